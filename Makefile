@@ -21,12 +21,12 @@ deps:
 
 build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKEFLAGS) >/dev/null
-	@cmake --build $(BUILD) -j$(JOBS)
+	@cmake --build $(BUILD) -j$(JOBS) -- --no-print-directory
 
 asan:
 	@cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DCORDON_SANITIZE=ON \
 	  $(if $(shell command -v clang),-DCMAKE_C_COMPILER=clang -DCORDON_FUZZ=ON,) $(CMAKEFLAGS) >/dev/null
-	@cmake --build $(ASAN) -j$(JOBS)
+	@cmake --build $(ASAN) -j$(JOBS) -- --no-print-directory
 
 check-format:
 	@command -v clang-format >/dev/null || { echo "clang-format missing: run scripts/deps"; exit 1; }
