@@ -12,13 +12,13 @@
 
 enum cordon_error {
     CORDON_OK = 0,
-    CORDON_ENOMEM = -1,   /* allocation failed */
-    CORDON_EINVAL = -2,   /* invalid argument or input; see the diag */
-    CORDON_ETOOBIG = -3,  /* a named size limit was exceeded */
+    CORDON_ENOMEM = -1,  /* allocation failed */
+    CORDON_EINVAL = -2,  /* invalid argument or input; see the diag */
+    CORDON_ETOOBIG = -3, /* a named size limit was exceeded */
     CORDON_ENOTFOUND = -4,
     CORDON_EEXIST = -5,
-    CORDON_ERANGE = -6,   /* value out of range */
-    CORDON_ESTATE = -7,   /* operation not valid in the current state */
+    CORDON_ERANGE = -6, /* value out of range */
+    CORDON_ESTATE = -7, /* operation not valid in the current state */
     CORDON_EUNSUPPORTED = -8,
 };
 
@@ -31,7 +31,7 @@ const char *cordon_strerror(int err);
  * offset for JSON, file:line:column for YAML) and the field path.
  */
 #define CORDON_DIAG_CODE_MAX 40
-#define CORDON_DIAG_MSG_MAX 512
+#define CORDON_DIAG_MSG_MAX  512
 
 struct cordon_diag {
     char code[CORDON_DIAG_CODE_MAX];

@@ -19,17 +19,17 @@
 #include <stdint.h>
 
 /* ---- limits (docs/report-format.md) ---------------------------------- */
-#define REPORT_MAX_BYTES (128 * 1024) /* default payload cap */
-#define REPORT_MAX_DEPTH 8            /* JSON nesting */
-#define PORTS_MAX 1024                /* entries in one ports list */
-#define CONNECTIONS_MAX 2048          /* entries in connections */
-#define IFNAME_MAX 15                 /* interface name bytes (IFNAMSIZ - 1) */
-#define CUSTOM_METRICS_MAX 64         /* custom metrics in one report */
-#define CUSTOM_VALUES_MAX 1024        /* list elements over all custom metrics */
-#define CUSTOM_STRING_MAX 256         /* bytes of one string_list element */
+#define REPORT_MAX_BYTES   (128 * 1024) /* default payload cap */
+#define REPORT_MAX_DEPTH   8            /* JSON nesting */
+#define PORTS_MAX          1024         /* entries in one ports list */
+#define CONNECTIONS_MAX    2048         /* entries in connections */
+#define IFNAME_MAX         15           /* interface name bytes (IFNAMSIZ - 1) */
+#define CUSTOM_METRICS_MAX 64           /* custom metrics in one report */
+#define CUSTOM_VALUES_MAX  1024         /* list elements over all custom metrics */
+#define CUSTOM_STRING_MAX  256          /* bytes of one string_list element */
 #define CUSTOM_STRPOOL_MAX (64 * 1024)
-#define METRIC_NAME_MAX 128           /* custom metric name bytes */
-#define THING_NAME_MAX 128
+#define METRIC_NAME_MAX    128 /* custom metric name bytes */
+#define THING_NAME_MAX     128
 
 /* ---- decoded form ------------------------------------------------------ */
 
@@ -40,29 +40,29 @@ struct report_ip {
 };
 
 struct report_port {
-    uint16_t port;                  /* 1..65535 */
-    char iface[IFNAME_MAX + 1];     /* "" = absent (wildcard listener) */
+    uint16_t port;              /* 1..65535 */
+    char iface[IFNAME_MAX + 1]; /* "" = absent (wildcard listener) */
 };
 
 struct report_ports {
-    bool present;                   /* the group (tp / up) was in the report */
-    uint32_t total;                 /* true count; = count when absent in JSON */
-    uint32_t count;                 /* entries in v */
-    struct report_port *v;          /* capacity PORTS_MAX */
+    bool present;          /* the group (tp / up) was in the report */
+    uint32_t total;        /* true count; = count when absent in JSON */
+    uint32_t count;        /* entries in v */
+    struct report_port *v; /* capacity PORTS_MAX */
 };
 
 struct report_conn {
     struct report_ip remote;
     uint16_t remote_port;
-    int32_t local_port;             /* -1 = absent */
+    int32_t local_port;               /* -1 = absent */
     char local_iface[IFNAME_MAX + 1]; /* "" = absent */
 };
 
 struct report_conns {
-    bool present;                   /* tc.ec was in the report */
+    bool present; /* tc.ec was in the report */
     uint32_t total;
     uint32_t count;
-    struct report_conn *v;          /* capacity CONNECTIONS_MAX */
+    struct report_conn *v; /* capacity CONNECTIONS_MAX */
 };
 
 enum report_netstat {
@@ -74,25 +74,25 @@ enum report_netstat {
 };
 
 struct report_netstats {
-    bool present;                   /* ns was in the report */
-    uint8_t has;                    /* bit (1 << enum report_netstat) per field present */
+    bool present; /* ns was in the report */
+    uint8_t has;  /* bit (1 << enum report_netstat) per field present */
     uint64_t v[REPORT_NETSTAT_COUNT];
 };
 
 enum report_custom_type {
-    REPORT_CUSTOM_NUMBER,           /* "number" */
-    REPORT_CUSTOM_NUMBER_LIST,      /* "number_list" */
-    REPORT_CUSTOM_STRING_LIST,      /* "string_list" */
-    REPORT_CUSTOM_IP_LIST,          /* "ip_list" */
+    REPORT_CUSTOM_NUMBER,      /* "number" */
+    REPORT_CUSTOM_NUMBER_LIST, /* "number_list" */
+    REPORT_CUSTOM_STRING_LIST, /* "string_list" */
+    REPORT_CUSTOM_IP_LIST,     /* "ip_list" */
 };
 
 /* One custom metric value. Lists index into the report's pools. */
 struct report_custom {
     char name[METRIC_NAME_MAX + 1];
     enum report_custom_type type;
-    double number;                  /* REPORT_CUSTOM_NUMBER */
-    uint32_t first;                 /* lists: index of the first element in the pool */
-    uint32_t count;                 /* lists: number of elements */
+    double number;  /* REPORT_CUSTOM_NUMBER */
+    uint32_t first; /* lists: index of the first element in the pool */
+    uint32_t count; /* lists: number of elements */
 };
 
 /* A string in the report's string pool. */
@@ -102,27 +102,27 @@ struct report_str {
 };
 
 struct report {
-    int64_t report_id;              /* >= 0 */
+    int64_t report_id; /* >= 0 */
     uint16_t version_major;
     uint16_t version_minor;
 
-    struct report_ports tcp_ports;  /* metrics.listening_tcp_ports */
-    struct report_ports udp_ports;  /* metrics.listening_udp_ports */
-    struct report_conns conns;      /* metrics.tcp_connections.established_connections */
-    struct report_netstats net;     /* metrics.network_stats */
+    struct report_ports tcp_ports; /* metrics.listening_tcp_ports */
+    struct report_ports udp_ports; /* metrics.listening_udp_ports */
+    struct report_conns conns;     /* metrics.tcp_connections.established_connections */
+    struct report_netstats net;    /* metrics.network_stats */
 
     uint32_t ncustom;
-    struct report_custom *custom;   /* capacity CUSTOM_METRICS_MAX */
+    struct report_custom *custom; /* capacity CUSTOM_METRICS_MAX */
     /* pools for custom list elements; an element index is shared by all pools,
      * only the pool matching the metric's type is meaningful */
-    double *numbers;                /* capacity CUSTOM_VALUES_MAX */
-    struct report_ip *ips;          /* capacity CUSTOM_VALUES_MAX */
-    struct report_str *strs;        /* capacity CUSTOM_VALUES_MAX */
-    uint32_t nvalues;               /* elements used in the pools */
-    char *strpool;                  /* capacity CUSTOM_STRPOOL_MAX */
+    double *numbers;         /* capacity CUSTOM_VALUES_MAX */
+    struct report_ip *ips;   /* capacity CUSTOM_VALUES_MAX */
+    struct report_str *strs; /* capacity CUSTOM_VALUES_MAX */
+    uint32_t nvalues;        /* elements used in the pools */
+    char *strpool;           /* capacity CUSTOM_STRPOOL_MAX */
     uint32_t strpool_len;
 
-    uint32_t unknown_keys;          /* keys ignored while decoding (counted in /metrics) */
+    uint32_t unknown_keys; /* keys ignored while decoding (counted in /metrics) */
 };
 
 /* Allocate the fixed-capacity arrays. Returns 0 or CORDON_ENOMEM (then r is freed). */
@@ -142,19 +142,19 @@ void report_reset(struct report *r);
 struct report_decode_opts {
     int (*custom_lookup)(void *ctx, const char *name, size_t len);
     void *ctx;
-    size_t max_bytes;               /* 0 = REPORT_MAX_BYTES */
+    size_t max_bytes; /* 0 = REPORT_MAX_BYTES */
 };
 
 /*
  * Stable machine codes for rejections (the ErrorCode of the /rejected reply).
  */
 #define REPORT_E_INVALID_PAYLOAD "InvalidPayload"
-#define REPORT_E_MISSING_FIELD "MissingRequiredField"
-#define REPORT_E_INVALID_FIELD "InvalidField"
-#define REPORT_E_DUPLICATE_ID "DuplicateReportId"
-#define REPORT_E_THROTTLED "Throttled"
-#define REPORT_E_THING_NAME "ThingNameInvalid"
-#define REPORT_E_UNKNOWN_CUSTOM "UnknownCustomMetric"
+#define REPORT_E_MISSING_FIELD   "MissingRequiredField"
+#define REPORT_E_INVALID_FIELD   "InvalidField"
+#define REPORT_E_DUPLICATE_ID    "DuplicateReportId"
+#define REPORT_E_THROTTLED       "Throttled"
+#define REPORT_E_THING_NAME      "ThingNameInvalid"
+#define REPORT_E_UNKNOWN_CUSTOM  "UnknownCustomMetric"
 
 /*
  * Decode and validate buf[0..len) into r (reset first), in one pass, with no
