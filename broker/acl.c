@@ -1,0 +1,98 @@
+/*
+ * acl.c — the topic policy (MOSQ_EVT_ACL_CHECK).
+ *
+ * The plugin is the only authority: it answers SUCCESS for what the
+ * client's policy allows and ACL_DENIED for everything else, never DEFER.
+ * READ runs once per message per subscriber, so this path does one hash
+ * lookup, a few pattern matches, and no allocation.
+ *
+ * On certificate listeners Mosquitto 2.0.11 does not call BASIC_AUTH, so an
+ * unknown or revoked identity (or a client id that is not the identity) is
+ * first seen here: it is denied and its session kicked on the next TICK.
+ */
+#include "broker.h"
+
+#include <string.h>
+
+static bool acl__any_match(char *const *patterns, size_t n, const char *topic, const char *thing)
+{
+    for (size_t i = 0; i < n; i++)
+        if (control_topic_match(patterns[i], topic, thing))
+            return true;
+    return false;
+}
+
+static bool acl__any_within(char *const *patterns, size_t n, const char *filter, const char *thing)
+{
+    for (size_t i = 0; i < n; i++)
+        if (control_filter_within(patterns[i], filter, thing))
+            return true;
+    return false;
+}
+
+int acl__check_cb(int event, void *event_data, void *userdata)
+{
+    struct mosquitto_evt_acl_check *ev = event_data;
+    struct plugin *p = userdata;
+    const char *user = mosquitto_client_username(ev->client), *cid;
+    const struct control_policy *pol;
+    struct ident *id;
+    (void)event;
+
+    if (!user || !ev->topic)
+        return MOSQ_ERR_ACL_DENIED;
+    if (!strcmp(user, p->server_identity))
+        return MOSQ_ERR_SUCCESS;
+    id = state__find(p, user);
+    if (!id || id->cred == CRED_NONE || id->revoked) {
+        plugin__queue_kick(p, KICK_USERNAME, user);
+        return MOSQ_ERR_ACL_DENIED;
+    }
+    if (p->clientid_must_match) {
+        cid = mosquitto_client_id(ev->client);
+        if (!cid || strcmp(cid, user)) {
+            if (cid && strlen(cid) <= KICK_NAME_MAX)
+                plugin__queue_kick(p, KICK_CLIENTID, cid);
+            else
+                plugin__queue_kick(p, KICK_USERNAME, user);
+            return MOSQ_ERR_ACL_DENIED;
+        }
+    }
+    pol = id->quarantined ? &p->quarantine_policy : id->has_policy ? &id->policy
+                                                                   : &p->default_policy;
+    switch (ev->access) {
+    case MOSQ_ACL_READ:
+        if (strncmp(ev->topic, "$CONTROL/", 9) &&
+            acl__any_match(pol->subscribe, pol->n_subscribe, ev->topic, user)) {
+            struct control_thing_metrics *m = metrics__of(id);
+            m->messages_received++;
+            m->bytes_received += ev->payloadlen;
+            return MOSQ_ERR_SUCCESS;
+        }
+        return MOSQ_ERR_ACL_DENIED;
+    case MOSQ_ACL_WRITE:
+        if (strncmp(ev->topic, "$CONTROL/", 9) &&
+            acl__any_match(pol->publish, pol->n_publish, ev->topic, user)) {
+            struct control_thing_metrics *m = metrics__of(id);
+            m->messages_sent++;
+            m->bytes_sent += ev->payloadlen;
+            if (ev->payloadlen > m->max_message_bytes)
+                m->max_message_bytes = ev->payloadlen;
+            metrics__source_ip(id, ev->client);
+            return MOSQ_ERR_SUCCESS;
+        }
+        metrics__of(id)->authorization_failures++;
+        return MOSQ_ERR_ACL_DENIED;
+    case MOSQ_ACL_SUBSCRIBE:
+        if (strncmp(ev->topic, "$CONTROL/", 9) &&
+            acl__any_within(pol->subscribe, pol->n_subscribe, ev->topic, user)) {
+            metrics__source_ip(id, ev->client);
+            return MOSQ_ERR_SUCCESS;
+        }
+        metrics__of(id)->authorization_failures++;
+        return MOSQ_ERR_ACL_DENIED;
+    case MOSQ_ACL_UNSUBSCRIBE:
+        return MOSQ_ERR_SUCCESS;
+    }
+    return MOSQ_ERR_ACL_DENIED;
+}
