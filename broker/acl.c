@@ -58,8 +58,9 @@ int acl__check_cb(int event, void *event_data, void *userdata)
             return MOSQ_ERR_ACL_DENIED;
         }
     }
-    pol = id->quarantined ? &p->quarantine_policy : id->has_policy ? &id->policy
-                                                                   : &p->default_policy;
+    pol = id->quarantined  ? &p->quarantine_policy
+          : id->has_policy ? &id->policy
+                           : &p->default_policy;
     switch (ev->access) {
     case MOSQ_ACL_READ:
         if (strncmp(ev->topic, "$CONTROL/", 9) &&

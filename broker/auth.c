@@ -123,10 +123,10 @@ int auth__basic_auth_cb(int event, void *event_data, void *userdata)
         !auth__verify(p, id->hash, &id->cache_valid, id->cache, pw)) {
         metrics__of(id)->authentication_failures++;
         mosquitto_log_printf(MOSQ_LOG_NOTICE, "cordon: refused %s: %s", user,
-                             id->revoked                  ? "credentials revoked"
-                             : id->cred == CRED_NONE      ? "no credentials"
+                             id->revoked                 ? "credentials revoked"
+                             : id->cred == CRED_NONE     ? "no credentials"
                              : id->cred != CRED_PASSWORD ? "certificate-only identity"
-                                                          : "bad password");
+                                                         : "bad password");
         return MOSQ_ERR_AUTH;
     }
     cid = mosquitto_client_id(ev->client);

@@ -21,9 +21,10 @@
 
 #include "control.h"
 
-#define KICK_QUEUE_MAX 256 /* kicks waiting for the next TICK; more are retried by the next check */
-#define KICK_NAME_MAX  256 /* client ids longer than this are kicked by username instead */
-#define MAC_BYTES      32  /* keyed BLAKE2b of a verified password (verify cache) */
+#define KICK_QUEUE_MAX 256 /* kicks waiting for the next TICK; more are retried by the next check  \
+                            */
+#define KICK_NAME_MAX 256  /* client ids longer than this are kicked by username instead */
+#define MAC_BYTES     32   /* keyed BLAKE2b of a verified password (verify cache) */
 
 enum ident_cred {
     CRED_NONE = 0,    /* no credentials: refused (entry exists for quarantine/policy) */

@@ -120,8 +120,7 @@ static void plugin__forget_creds(struct ident *id)
  * Apply one valid command. Returns true when the persistent state changed.
  * Failures are written into r (ok = false).
  */
-static bool plugin__apply(struct plugin *p, const struct control_cmd *c,
-                          struct control_response *r)
+static bool plugin__apply(struct plugin *p, const struct control_cmd *c, struct control_response *r)
 {
     struct ident *id;
     struct control_policy copy;
@@ -243,8 +242,8 @@ static void plugin__respond(struct control_response *v, size_t n)
 
     buf_init(&out, CONTROL_MAX_BYTES * 4);
     if (control_responses_encode(v, n, &out) == 0)
-        mosquitto_broker_publish_copy(NULL, CONTROL_RESPONSE_TOPIC, (int)out.len, out.ptr, 1,
-                                      false, NULL);
+        mosquitto_broker_publish_copy(NULL, CONTROL_RESPONSE_TOPIC, (int)out.len, out.ptr, 1, false,
+                                      NULL);
     else
         mosquitto_log_printf(MOSQ_LOG_WARNING, "cordon: cannot encode a control response");
     buf_free(&out);
@@ -407,8 +406,9 @@ static int plugin__options(struct plugin *p, struct mosquitto_opt *opts, int n, 
         }
     }
     if (!p->state_file || !p->state_file[0]) {
-        snprintf(err, errlen, "plugin_opt_state_file is required (quarantine must survive "
-                              "restarts)");
+        snprintf(err, errlen,
+                 "plugin_opt_state_file is required (quarantine must survive "
+                 "restarts)");
         return MOSQ_ERR_INVAL;
     }
     /* after the hashing limits are known: a plaintext password is hashed at load */
@@ -480,8 +480,8 @@ CORDON_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void 
         (rc = mosquitto_callback_register(p->pid, MOSQ_EVT_CONTROL, plugin__control_cb,
                                           CONTROL_TOPIC, p)) ||
         (rc = mosquitto_callback_register(p->pid, MOSQ_EVT_TICK, plugin__tick_cb, NULL, p)) ||
-        (rc = mosquitto_callback_register(p->pid, MOSQ_EVT_DISCONNECT, metrics__disconnect_cb,
-                                          NULL, p))) {
+        (rc = mosquitto_callback_register(p->pid, MOSQ_EVT_DISCONNECT, metrics__disconnect_cb, NULL,
+                                          p))) {
         snprintf(err, sizeof(err), "cannot register callbacks (error %d)", rc);
         goto fail;
     }

@@ -239,8 +239,8 @@ int state__load(struct plugin *p, char *err, size_t errlen)
         {
             struct ident *id;
             if (!name_ok(json_string_value(v)))
-                LOAD_ERR("state file %s is corrupt: %s[%zu] is not a valid identity",
-                         p->state_file, key, i);
+                LOAD_ERR("state file %s is corrupt: %s[%zu] is not a valid identity", p->state_file,
+                         key, i);
             if (!(id = state__get(p, json_string_value(v))))
                 LOAD_ERR("out of memory loading %s", p->state_file);
             if (pass)

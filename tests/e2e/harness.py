@@ -286,3 +286,74 @@ class Test:
                 _sweep()
         print(f"{passed} passed, {failed} failed")
         sys.exit(1 if failed else 0)
+
+
+# ---- Cordon broker (cordon_mosquitto.so) helpers ---------------------------
+
+CONTROL_TOPIC = "$CONTROL/cordon/v1"
+CONTROL_RESPONSE_TOPIC = "$CONTROL/cordon/v1/response"
+CONTROL_METRICS_TOPIC = "$CONTROL/cordon/v1/metrics"
+SERVER_IDENTITY = "cordond"
+SERVER_PASSWORD = "server-secret"
+
+
+class CordonBroker(Mosquitto):
+    """Mosquitto with the plugin configured for tests: a state file in tmp,
+    the server identity `cordond` with SERVER_PASSWORD (plaintext file),
+    1 s metrics and cheap Argon2id parameters. `opts` override/extend the
+    plugin_opt_* lines."""
+
+    def __init__(self, tmp, opts=None, **kw):
+        tmpdir = str(tmp)
+        pw = os.path.join(tmpdir, "server.pass")
+        if not os.path.exists(pw):
+            with open(pw, "w") as f:
+                f.write(SERVER_PASSWORD + "\n")
+        self.state_file = os.path.join(tmpdir, "broker-state.json")
+        o = {
+            "state_file": self.state_file,
+            "server_identity": SERVER_IDENTITY,
+            "server_password_file": pw,
+            "metrics_interval": 1,
+            "pwhash_opslimit": 1,
+            "pwhash_memlimit": 8192,
+        }
+        o.update(opts or {})
+        super().__init__(tmp, plugin=True, opts=o, **kw)
+
+
+class Control:
+    """Control channel client: publishes {"commands":[...]} as the server
+    identity and returns the parsed {"responses":[...]} that answers it."""
+
+    def __init__(self, tmp, port, user=SERVER_IDENTITY, password=SERVER_PASSWORD):
+        self.port, self.user, self.password = port, user, password
+        self.sub = Subscriber(tmp, port, CONTROL_RESPONSE_TOPIC, user=user, password=password,
+                              v5=True, name=f"control-{port}")
+
+    def send_raw(self, payload, timeout=10):
+        import json
+        before = len(self.sub.messages(CONTROL_RESPONSE_TOPIC))
+        r = mqtt_pub(self.port, CONTROL_TOPIC, payload, user=self.user, password=self.password,
+                     v5=True)
+        if r.returncode != 0 or r.stderr.strip():
+            raise AssertionError(f"control publish failed: {r.returncode} {r.stderr}")
+        msgs = self.sub.wait(lambda m: len(m) > before and m, timeout=timeout,
+                             topic_prefix=CONTROL_RESPONSE_TOPIC, what="a control response")
+        return json.loads(msgs[before][1])
+
+    def send(self, *commands, timeout=10):
+        """Send commands (dicts); return the list of responses, in order."""
+        import json
+        return self.send_raw(json.dumps({"commands": list(commands)}), timeout)["responses"]
+
+    def ok(self, *commands):
+        """Send commands and assert every response is ok."""
+        res = self.send(*commands)
+        bad = [r for r in res if not r.get("ok")]
+        if bad:
+            raise AssertionError(f"control commands failed: {bad}")
+        return res
+
+    def stop(self):
+        self.sub.stop()
