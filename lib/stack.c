@@ -407,20 +407,39 @@ static const char *group_name(const void *obj)
     return ((const struct stack_group *)obj)->name;
 }
 
-/* Would a plain scalar with this text read back as something other than the string? */
-static int plain_is_ambiguous(const char *s)
+/*
+ * Can this text be written as a plain scalar and read back as the same
+ * string? Only simple words are: letters first, then letters, digits, a few
+ * punctuation marks, single inner spaces, ':' not followed by a space.
+ * Anything else (empty, numbers, null/bool words, indicators) is quoted.
+ */
+static int plain_is_safe(const char *s)
 {
     static const char *const words[] = {
         "null", "true", "false", "yes", "no", "on", "off", "y", "n"
     };
-    size_t i;
+    size_t i, len = strlen(s);
 
-    if (!*s || strchr("0123456789-+.~", *s))
-        return 1;
+    if (!len || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') || s[0] == '_' ||
+                  s[0] == '/'))
+        return 0;
+    if (s[len - 1] == ' ' || s[len - 1] == ':')
+        return 0;
+    for (i = 0; i < len; i++) {
+        char c = s[i];
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            strchr("_./-@()+=;", c))
+            continue;
+        if (c == ' ' && s[i + 1] != ' ' && s[i + 1] != '#')
+            continue;
+        if (c == ':' && s[i + 1] != ' ')
+            continue;
+        return 0;
+    }
     for (i = 0; i < ARRAY_LEN(words); i++)
         if (!strcasecmp(s, words[i]))
-            return 1;
-    return 0;
+            return 0;
+    return 1;
 }
 
 struct fy_node *stack_node_new_string(struct fy_document *fyd, const char *s)
@@ -428,7 +447,7 @@ struct fy_node *stack_node_new_string(struct fy_document *fyd, const char *s)
     struct buf b;
     struct fy_node *n;
 
-    if (!plain_is_ambiguous(s))
+    if (plain_is_safe(s))
         return fy_node_create_scalar_copy(fyd, s, strlen(s));
     /* Force a double-quoted scalar: parse a JSON string literal (valid YAML). */
     buf_init(&b, 4 * STACK_MAX_BYTES);
@@ -696,38 +715,62 @@ static int parse_list(struct stack *s, size_t k, struct fy_node *seq, struct fy_
 {
     const struct stack_kind *kind = s->kinds[k];
     struct fy_node *item;
+    struct fy_node **items = NULL; /* item node of each object parsed so far, for messages */
+    const void **objs = NULL;
+    size_t n = 0, count;
     void *it = NULL;
-    int rc;
+    int rc = 0;
 
     if (node_is_null(seq))
         return 0;
     if (fy_node_get_type(seq) != FYNT_SEQUENCE || fy_node_is_alias(seq))
         return stack_node_error(diag, seq ? seq : keynode, file, "InvalidType",
                                 "%s: expected a list, got %s", kind->key, node_type_name(seq));
-    while ((item = fy_node_sequence_iterate(seq, &it))) {
+    count = (size_t)fy_node_sequence_item_count(seq);
+    if (count > STACK_OBJECTS_MAX) {
+        stack_node_error(diag, seq, file, "TooMany", "%s: %zu objects, limit is %d", kind->key,
+                         count, STACK_OBJECTS_MAX);
+        return CORDON_ETOOBIG;
+    }
+    items = calloc(count ? count : 1, sizeof(*items));
+    objs = calloc(count ? count : 1, sizeof(*objs));
+    if (!items || !objs) {
+        rc = CORDON_ENOMEM;
+        goto out;
+    }
+    while ((item = fy_node_sequence_iterate(seq, &it)) && n < count) {
         void *obj = NULL;
 
-        if (s->lists[k].len >= STACK_OBJECTS_MAX) {
-            stack_node_error(diag, item, file, "TooMany", "%s: more than %d objects", kind->key,
-                             STACK_OBJECTS_MAX);
-            return CORDON_ETOOBIG;
-        }
         rc = kind->parse(item, file, &obj, diag);
         if (rc)
-            return rc;
+            goto out;
         rc = list_insert(kind, &s->lists[k], obj);
         if (rc == CORDON_EEXIST) {
-            stack_node_error(diag, item, file, "DuplicateName", "%s: duplicate name '%s'",
-                             kind->key, kind->name(obj));
+            const void *first = stack_find(s, kind->kind, kind->name(obj));
+            int line = 0, column = 0;
+            size_t i;
+
+            for (i = 0; i < n; i++)
+                if (objs[i] == first)
+                    stack_node_position(items[i], &line, &column);
+            stack_node_error(diag, item, file, "DuplicateName",
+                             "%s: duplicate name '%s' (first declared at line %d)", kind->key,
+                             kind->name(obj), line);
             kind->free(obj);
-            return CORDON_EINVAL;
+            rc = CORDON_EINVAL;
+            goto out;
         }
         if (rc) {
             kind->free(obj);
-            return rc;
+            goto out;
         }
+        items[n] = item;
+        objs[n++] = obj;
     }
-    return 0;
+out:
+    free(items);
+    free(objs);
+    return rc;
 }
 
 static int add_implicit_quarantined(struct stack *s)
@@ -746,6 +789,63 @@ static int add_implicit_quarantined(struct stack *s)
     if (rc)
         stack_group_free(g);
     return rc;
+}
+
+/*
+ * Check that text is UTF-8 without NUL bytes. libfyaml 0.7.12 accepts
+ * invalid UTF-8 (and loops forever on some of it inside a directive), and
+ * jansson rejects it, so a stack is validated before it reaches either.
+ * Returns 0, or -1 with the 1-based line and column of the bad byte.
+ */
+static int utf8_check(const unsigned char *t, size_t len, int *line, int *column)
+{
+    size_t i = 0, line_start = 0;
+    int ln = 1;
+
+    while (i < len) {
+        unsigned char c = t[i];
+        size_t n, k;
+        unsigned int cp;
+
+        if (c == '\n') {
+            ln++;
+            line_start = ++i;
+            continue;
+        }
+        if (c == 0)
+            goto bad;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            goto bad;
+        }
+        for (k = 1; k <= n; k++) {
+            if (i + k >= len || (t[i + k] & 0xc0) != 0x80)
+                goto bad;
+            cp = (cp << 6) | (t[i + k] & 0x3f);
+        }
+        /* overlong, surrogate or beyond U+10FFFF */
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            goto bad;
+        i += n + 1;
+    }
+    return 0;
+bad:
+    *line = ln;
+    *column = (int)(i - line_start) + 1;
+    return -1;
 }
 
 static void known_keys(const struct stack *s, char *out, size_t size)
@@ -784,6 +884,14 @@ int stack_parse(struct stack *s, const char *text, size_t len, const char *file,
     }
     if (!text)
         text = "";
+    {
+        int line, column;
+        if (utf8_check((const unsigned char *)text, len, &line, &column)) {
+            cordon_diag_set(diag, "InvalidEncoding", 0, line, column,
+                            "%s:%d:%d: not UTF-8 text (or a NUL byte)", file, line, column);
+            return CORDON_EINVAL;
+        }
+    }
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;
     fdiag = fy_diag_create(&dcfg);
