@@ -518,7 +518,8 @@ static bool stat_update(struct detect *d, struct detect_stat *st, uint32_t durat
     }
     if (st->negatives)
         return false;
-    if (st->dirty && (!st->valid || now_ms - st->computed_at >= DETECT_STAT_REFRESH_MS)) {
+    if (st->dirty && (!st->valid || st->n <= DETECT_STAT_EXACT_MAX ||
+                      now_ms - st->computed_at >= DETECT_STAT_REFRESH_MS)) {
         /* nearest rank: the smallest value with at least p% of the pool at or below it */
         size_t rank;
         for (uint32_t i = 0; i < st->n; i++)

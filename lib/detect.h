@@ -30,8 +30,9 @@
 
 /* ---- limits and defaults (docs/detect.md) ------------------------------ */
 #define DETECT_SILENCE_DEFAULT_MS (2LL * 24 * 3600 * 1000) /* invalidate after 2 days silent */
-#define DETECT_STAT_POOL_MAX      4096      /* datapoints kept per statistical behavior */
-#define DETECT_STAT_REFRESH_MS    1000      /* a percentile is recomputed at most this often */
+#define DETECT_STAT_POOL_MAX      4096 /* datapoints kept per statistical behavior */
+#define DETECT_STAT_EXACT_MAX     256  /* pools up to this size: percentile at every datapoint */
+#define DETECT_STAT_REFRESH_MS    1000 /* larger pools: recomputed at most this often */
 #define DETECT_STATE_JSON_MAX     (1 << 20) /* exported state of one thing */
 #define DETECT_ML_WARMUP          30        /* datapoints before an ML baseline is ACTIVE */
 

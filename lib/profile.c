@@ -1666,6 +1666,23 @@ int profile_write_yaml(const struct profile *p, struct buf *out)
     return result;
 }
 
+int profile_write_node(const struct profile *p, struct fy_document *fyd, struct fy_node **out)
+{
+    struct buf b;
+    int result;
+
+    *out = NULL;
+    buf_init(&b, PROFILE_YAML_MAX);
+    result = profile_write_yaml(p, &b);
+    if (result) {
+        buf_free(&b);
+        return result;
+    }
+    /* the node keeps pointing into its source text: hand the text to fyd */
+    *out = fy_node_build_from_malloc_string(fyd, b.ptr, b.len);
+    return *out ? 0 : CORDON_ENOMEM;
+}
+
 int profile_set_write_yaml(const struct profile_set *set, struct buf *out)
 {
     struct buf one;

@@ -139,6 +139,14 @@ int profile_set_check(const struct profile_set *set, const char *file, struct co
 /* Append p as a YAML mapping (block style, top level) to out. Load of the
  * output gives an equal profile. */
 int profile_write_yaml(const struct profile *p, struct buf *out);
+/*
+ * Build p as a libfyaml node inside fyd (not attached anywhere), for
+ * writers of multi-kind files. Returns 0 and sets *out, or CORDON_ENOMEM
+ * with *out NULL.
+ */
+struct fy_document;
+int profile_write_node(const struct profile *p, struct fy_document *fyd, struct fy_node **out);
+
 /* Append a set as `securityProfiles:` list. */
 int profile_set_write_yaml(const struct profile_set *set, struct buf *out);
 
