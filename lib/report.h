@@ -135,8 +135,9 @@ void report_reset(struct report *r);
 /* ---- decoding ---------------------------------------------------------- */
 
 /*
- * Declared custom metrics. lookup returns the declared type of the metric
- * named name[0..len) or -1 when it is not declared. With no lookup (NULL)
+ * Declared custom metrics. lookup returns the declared type (an enum
+ * report_custom_type value) of the metric named name[0..len) (not
+ * NUL-terminated) or -1 when it is not declared. With no lookup (NULL)
  * every well-formed custom metric is accepted with the type it is written in.
  */
 struct report_decode_opts {
@@ -171,9 +172,18 @@ int report_decode(struct report *r, const char *buf, size_t len,
 
 /*
  * Append r as JSON to out, long key names or short ones. decode(encode(r))
- * equals r. Returns 0, CORDON_ETOOBIG (out's cap) or CORDON_ENOMEM.
+ * equals r. The "metrics" object is always written (empty when no group is
+ * present). Custom numbers must be finite and exact in 15 significant digits
+ * (the data rule; see report_number_round). Returns 0, CORDON_ERANGE (a
+ * custom number breaks that rule), CORDON_EINVAL (negative report_id or bad
+ * custom type), CORDON_ETOOBIG (out's cap) or CORDON_ENOMEM; on failure out
+ * is left as it was.
  */
 int report_encode(const struct report *r, bool short_names, struct buf *out);
+
+/* v rounded to 15 significant digits, so that report_encode accepts it
+ * (for example a computed load average 17.253333333333334 -> 17.2533333333333). */
+double report_number_round(double v);
 
 /* True when a and b hold the same report (unknown_keys not compared). */
 bool report_equal(const struct report *a, const struct report *b);
