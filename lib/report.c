@@ -20,6 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The hot path is a handful of tiny scanners; make sure they are inlined
+ * into the schema functions, and keep error paths out of the way. */
+#define HOT static inline __attribute__((always_inline))
+#define COLD __attribute__((cold, noinline))
+
 /* ======================================================================
  * struct report lifetime
  * ====================================================================== */
@@ -216,28 +221,36 @@ static size_t json_unescape(const char *s, size_t n, char *out, size_t cap)
  * IP addresses, thing names
  * ====================================================================== */
 
-/* Dotted quad, decimal, no leading zeros: the inet_pton(AF_INET) language. */
-static int ip4_parse(const char *s, size_t len, uint8_t out[4])
+/*
+ * Dotted quad at s (decimal, no leading zeros: the inet_pton(AF_INET)
+ * language). Returns the end of the address, or NULL.
+ */
+static inline const char *ip4_scan(const char *s, const char *end, uint8_t out[4])
 {
-    size_t i = 0;
-
     for (int part = 0; part < 4; part++) {
-        unsigned v = 0;
-        size_t start = i;
+        unsigned v;
         if (part > 0) {
-            if (i >= len || s[i] != '.')
-                return CORDON_EINVAL;
-            start = ++i;
+            if (s >= end || *s != '.')
+                return NULL;
+            s++;
         }
-        while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 3) {
-            v = v * 10 + (unsigned)(s[i] - '0');
-            i++;
+        if (s >= end || *s < '0' || *s > '9')
+            return NULL;
+        v = (unsigned)(*s++ - '0');
+        if (v != 0) {
+            for (int k = 0; k < 2 && s < end && *s >= '0' && *s <= '9'; k++)
+                v = v * 10 + (unsigned)(*s++ - '0');
         }
-        if (i == start || v > 255 || (s[start] == '0' && i - start > 1))
-            return CORDON_EINVAL;
+        if (v > 255 || (s < end && *s >= '0' && *s <= '9'))
+            return NULL;
         out[part] = (uint8_t)v;
     }
-    return i == len ? 0 : CORDON_EINVAL;
+    return s;
+}
+
+static int ip4_parse(const char *s, size_t len, uint8_t out[4])
+{
+    return ip4_scan(s, s + len, out) == s + len ? 0 : CORDON_EINVAL;
 }
 
 int report_ip_parse(const char *s, size_t len, struct report_ip *ip)
@@ -402,7 +415,7 @@ static size_t path_format(const struct dec *d, char *out, size_t cap)
  * Record the rejection in the diag and return err. `at` points into the
  * input; the message is "PATH: text (at byte N)".
  */
-__attribute__((format(printf, 5, 6))) static int fail(struct dec *d, int err, const char *code,
+__attribute__((format(printf, 5, 6))) COLD static int fail(struct dec *d, int err, const char *code,
                                                       const char *at, const char *fmt, ...)
 {
     char path[256], text[320];
@@ -425,7 +438,7 @@ __attribute__((format(printf, 5, 6))) static int fail(struct dec *d, int err, co
     return err;
 }
 
-static int fail_syntax(struct dec *d, const char *at, const char *what)
+COLD static int fail_syntax(struct dec *d, const char *at, const char *what)
 {
     if (at >= d->end)
         return fail(d, CORDON_EINVAL, REPORT_E_INVALID_PAYLOAD, at,
@@ -433,7 +446,7 @@ static int fail_syntax(struct dec *d, const char *at, const char *what)
     return fail(d, CORDON_EINVAL, REPORT_E_INVALID_PAYLOAD, at, "invalid JSON: %s", what);
 }
 
-static int fail_missing(struct dec *d, const char *at, const char *name)
+COLD static int fail_missing(struct dec *d, const char *at, const char *name)
 {
     int rc;
     path_push_key(d, name, strlen(name));
@@ -446,7 +459,7 @@ static int fail_missing(struct dec *d, const char *at, const char *name)
  * JSON scanning
  * ====================================================================== */
 
-static inline void skip_ws(struct dec *d)
+HOT void skip_ws(struct dec *d)
 {
     const char *p = d->p, *end = d->end;
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
@@ -454,20 +467,37 @@ static inline void skip_ws(struct dec *d)
     d->p = p;
 }
 
+/* Bytes that stand for themselves in a JSON string: printable ASCII but '"' and '\\'. */
+/* clang-format off */
+static const uint8_t str_plain[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+/* clang-format on */
+
 /*
  * Validate the string starting at the quote d->p: escapes (\uXXXX with
  * surrogate pairs), UTF-8, no raw control characters. On success raw and rawlen
  * span the body, *esc tells whether it holds an escape, d->p is past the
  * closing quote.
  */
-static int scan_string(struct dec *d, const char **raw, size_t *rawlen, bool *esc)
+COLD static int scan_string(struct dec *d, const char **raw, size_t *rawlen, bool *esc)
 {
     const unsigned char *start = (const unsigned char *)d->p + 1;
     const unsigned char *p = start, *end = (const unsigned char *)d->end;
     bool has_esc = false;
 
     for (;;) {
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        while (end - p >= 4 && str_plain[p[0]] && str_plain[p[1]] && str_plain[p[2]] &&
+               str_plain[p[3]])
+            p += 4;
+        while (p < end && str_plain[*p])
             p++;
         if (p >= end)
             return fail_syntax(d, (const char *)p, "unterminated string");
@@ -523,6 +553,24 @@ static int scan_string(struct dec *d, const char **raw, size_t *rawlen, bool *es
     return 0;
 }
 
+/* scan_string with the common case inline: plain ASCII up to the quote. */
+HOT int scan_str(struct dec *d, const char **raw, size_t *rawlen, bool *esc)
+{
+    const unsigned char *start = (const unsigned char *)d->p + 1;
+    const unsigned char *p = start, *end = (const unsigned char *)d->end;
+
+    while (p < end && str_plain[*p])
+        p++;
+    if (p < end && *p == '"') {
+        *raw = (const char *)start;
+        *rawlen = (size_t)(p - start);
+        *esc = false;
+        d->p = (const char *)p + 1;
+        return 0;
+    }
+    return scan_string(d, raw, rawlen, esc);
+}
+
 /* Validate a JSON number at d->p; *is_int when it has no fraction or exponent. */
 static int scan_number(struct dec *d, bool *is_int)
 {
@@ -563,7 +611,7 @@ static int scan_number(struct dec *d, bool *is_int)
     return 0;
 }
 
-static bool take_null(struct dec *d)
+HOT bool take_null(struct dec *d)
 {
     if (d->end - d->p >= 4 && memcmp(d->p, "null", 4) == 0) {
         d->p += 4;
@@ -614,7 +662,7 @@ static const char *value_kind(const struct dec *d)
 }
 
 /* The value at d->p is not of the wanted type. */
-static int fail_type(struct dec *d, const char *want)
+COLD static int fail_type(struct dec *d, const char *want)
 {
     const char *kind = value_kind(d);
     if (!kind)
@@ -622,7 +670,7 @@ static int fail_type(struct dec *d, const char *want)
     return fail(d, CORDON_EINVAL, REPORT_E_INVALID_FIELD, d->p, "expected %s, got %s", want, kind);
 }
 
-static int depth_enter(struct dec *d)
+HOT int depth_enter(struct dec *d)
 {
     if (++d->depth > REPORT_MAX_DEPTH)
         return fail(d, CORDON_EINVAL, REPORT_E_INVALID_PAYLOAD, d->p,
@@ -630,7 +678,7 @@ static int depth_enter(struct dec *d)
     return 0;
 }
 
-static int obj_open(struct dec *d, const char *want)
+HOT int obj_open(struct dec *d, const char *want)
 {
     if (d->p >= d->end || *d->p != '{')
         return fail_type(d, want);
@@ -640,7 +688,7 @@ static int obj_open(struct dec *d, const char *want)
     return 0;
 }
 
-static int arr_open(struct dec *d, const char *want)
+HOT int arr_open(struct dec *d, const char *want)
 {
     if (d->p >= d->end || *d->p != '[')
         return fail_type(d, want);
@@ -654,7 +702,7 @@ static int arr_open(struct dec *d, const char *want)
  * Next member of the object being read: returns 0 with the key in k and
  * d->p at its value, 1 at the closing brace (consumed), or an error.
  */
-static int obj_next(struct dec *d, bool *first, struct key *k)
+HOT int obj_next(struct dec *d, bool *first, struct key *k)
 {
     bool esc;
     int rc;
@@ -675,7 +723,7 @@ static int obj_next(struct dec *d, bool *first, struct key *k)
     if (d->p >= d->end || *d->p != '"')
         return fail_syntax(d, d->p, "expected a key string");
     k->at = d->p;
-    rc = scan_string(d, &k->raw, &k->rawlen, &esc);
+    rc = scan_str(d, &k->raw, &k->rawlen, &esc);
     if (rc)
         return rc;
     if (esc) {
@@ -685,16 +733,20 @@ static int obj_next(struct dec *d, bool *first, struct key *k)
         k->s = k->raw;
         k->n = k->rawlen;
     }
-    skip_ws(d);
-    if (d->p >= d->end || *d->p != ':')
-        return fail_syntax(d, d->p, "expected ':'");
-    d->p++;
+    if (d->p < d->end && *d->p == ':') {
+        d->p++;
+    } else {
+        skip_ws(d);
+        if (d->p >= d->end || *d->p != ':')
+            return fail_syntax(d, d->p, "expected ':'");
+        d->p++;
+    }
     skip_ws(d);
     return 0;
 }
 
 /* Next element of the array being read: 0 = element at d->p, 1 = end. */
-static int arr_next(struct dec *d, bool *first)
+HOT int arr_next(struct dec *d, bool *first)
 {
     skip_ws(d);
     if (d->p < d->end && *d->p == ']') {
@@ -725,7 +777,7 @@ static int skip_value(struct dec *d)
         return fail_syntax(d, d->p, "expected a value");
     switch (*d->p) {
     case '"':
-        return scan_string(d, &raw, &rawlen, &esc);
+        return scan_str(d, &raw, &rawlen, &esc);
     case '{':
         if (depth_enter(d))
             return CORDON_EINVAL;
@@ -802,11 +854,19 @@ static const struct keydef keys_cvalue[] = { KD("number", "number"),
 #define NKEYS(t) ((int)(sizeof(t) / sizeof((t)[0])))
 
 /* Index of k in t (long or short form), or -1. */
+static inline bool bytes_eq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 static inline int key_find(const struct keydef *t, int n, const struct key *k)
 {
     for (int i = 0; i < n; i++) {
-        if ((k->n == t[i].ll && memcmp(k->s, t[i].l, t[i].ll) == 0) ||
-            (k->n == t[i].sl && memcmp(k->s, t[i].s, t[i].sl) == 0))
+        if ((k->n == t[i].ll && bytes_eq(k->s, t[i].l, t[i].ll)) ||
+            (k->n == t[i].sl && bytes_eq(k->s, t[i].s, t[i].sl)))
             return i;
     }
     return -1;
@@ -827,7 +887,7 @@ static const char *key_name(const struct keydef *kd, bool short_form)
  * Begin the member whose key k matched t[id]: pushes the key on the path and
  * rejects a field already given (seen bit), in either form.
  */
-static int member_begin(struct dec *d, const struct keydef *kd, int id, const struct key *k,
+HOT int member_begin(struct dec *d, const struct keydef *kd, int id, const struct key *k,
                         uint32_t *seen)
 {
     path_push_key(d, k->raw, k->rawlen);
@@ -864,7 +924,7 @@ static const struct {
 };
 
 /* An integer of the given kind (JSON integer syntax, range checked). */
-static int parse_int(struct dec *d, enum int_kind kind, uint64_t *out)
+HOT int parse_int(struct dec *d, enum int_kind kind, uint64_t *out)
 {
     const char *p = d->p, *end = d->end, *start = p;
     uint64_t v = 0;
@@ -926,7 +986,7 @@ static int parse_string(struct dec *d, const char *want, char *out, size_t cap, 
 
     if (d->p >= d->end || *d->p != '"')
         return fail_type(d, want);
-    rc = scan_string(d, raw, rawlen, &esc);
+    rc = scan_str(d, raw, rawlen, &esc);
     if (rc)
         return rc;
     if (!esc) {
@@ -938,7 +998,7 @@ static int parse_string(struct dec *d, const char *want, char *out, size_t cap, 
     return 0;
 }
 
-static int fail_value(struct dec *d, const char *at, const char *raw, size_t rawlen,
+COLD static int fail_value(struct dec *d, const char *at, const char *raw, size_t rawlen,
                       const char *what)
 {
     size_t k = cut_utf8(raw, rawlen, VALUE_SHOW);
@@ -946,14 +1006,47 @@ static int fail_value(struct dec *d, const char *at, const char *raw, size_t raw
                 k < rawlen ? "..." : "", what);
 }
 
+/* Bytes allowed in an interface name: printable ASCII but space and '/'
+ * (and, for the fast path, the JSON specials '"' and '\\'). */
+static const uint8_t iface_plain[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['('] = 1, [')'] = 1,
+    ['*'] = 1, ['+'] = 1, [','] = 1, ['-'] = 1, ['.'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1,
+    ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, [':'] = 1,
+    [';'] = 1, ['<'] = 1, ['='] = 1, ['>'] = 1, ['?'] = 1, ['@'] = 1, ['A'] = 1, ['B'] = 1,
+    ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['['] = 1, [']'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,
+    ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,
+    ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,
+    ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['{'] = 1,
+    ['|'] = 1, ['}'] = 1, ['~'] = 1,
+};
+
 /* Interface name: 1..IFNAME_MAX bytes, printable, no space or '/'. */
 static int parse_iface(struct dec *d, char out[IFNAME_MAX + 1])
 {
     const char *at = d->p, *raw;
     size_t n, rawlen;
     char tmp[IFNAME_MAX + 1];
-    int rc = parse_string(d, "an interface name (string)", tmp, sizeof(tmp), &n, &raw, &rawlen);
+    int rc;
 
+    if (d->p < d->end && *d->p == '"') {
+        const unsigned char *p = (const unsigned char *)d->p + 1, *start = p;
+        const unsigned char *end = (const unsigned char *)d->end;
+        if (end - p > IFNAME_MAX + 1)
+            end = p + IFNAME_MAX + 1;
+        while (p < end && iface_plain[*p])
+            p++;
+        n = (size_t)(p - start);
+        if (p < end && *p == '"' && n > 0) {
+            memcpy(out, start, n);
+            out[n] = '\0';
+            d->p = (const char *)p + 1;
+            return 0;
+        }
+    }
+    rc = parse_string(d, "an interface name (string)", tmp, sizeof(tmp), &n, &raw, &rawlen);
     if (rc)
         return rc;
     if (n == 0 || n > IFNAME_MAX)
@@ -977,8 +1070,26 @@ static int parse_remote_addr(struct dec *d, struct report_conn *c)
     size_t n, rawlen, iplen, portpos;
     const char *ip;
     unsigned port = 0;
-    int rc = parse_string(d, "a string \"ip:port\"", tmp, sizeof(tmp), &n, &raw, &rawlen);
+    int rc;
 
+    /* fast path: "a.b.c.d:port" without escapes */
+    if (d->p < d->end && *d->p == '"') {
+        const char *end = d->end;
+        const char *p = ip4_scan(d->p + 1, end, c->remote.addr);
+        if (p && p < end && *p == ':' && p + 1 < end && p[1] >= '1' && p[1] <= '9') {
+            p++;
+            for (int k = 0; k < 5 && p < end && *p >= '0' && *p <= '9'; k++)
+                port = port * 10 + (unsigned)(*p++ - '0');
+            if (p < end && *p == '"' && port <= 65535) {
+                c->remote.family = 4;
+                c->remote_port = (uint16_t)port;
+                d->p = p + 1;
+                return 0;
+            }
+        }
+        port = 0;
+    }
+    rc = parse_string(d, "a string \"ip:port\"", tmp, sizeof(tmp), &n, &raw, &rawlen);
     if (rc)
         return rc;
     if (n >= sizeof(tmp))
@@ -1031,7 +1142,7 @@ static int parse_port_entry(struct dec *d, struct report_port *e, bool short_for
     uint32_t seen = 0;
     bool first = true;
     struct key k;
-    uint64_t v;
+    uint64_t v = 0;
     int rc, id;
 
     e->port = 0;
@@ -1073,7 +1184,7 @@ static int parse_ports(struct dec *d, struct report_ports *g, bool short_form)
     uint32_t seen = 0;
     bool first = true, total_given = false, total_short = false;
     struct key k;
-    uint64_t v;
+    uint64_t v = 0;
     int rc, id;
 
     g->present = true;
@@ -1141,7 +1252,7 @@ static int parse_conn(struct dec *d, struct report_conn *c, bool short_form)
     uint32_t seen = 0;
     bool first = true, has_rad = false;
     struct key k;
-    uint64_t v;
+    uint64_t v = 0;
     int rc, id;
 
     memset(&c->remote, 0, sizeof(c->remote));
@@ -1188,7 +1299,7 @@ static int parse_ec(struct dec *d, struct report_conns *g)
     uint32_t seen = 0;
     bool first = true, total_given = false, total_short = false;
     struct key k;
-    uint64_t v;
+    uint64_t v = 0;
     int rc, id;
 
     g->present = true;
@@ -1389,7 +1500,7 @@ static int parse_header(struct dec *d, bool short_form)
     uint32_t seen = 0;
     bool first = true, has_id = false, has_version = false;
     struct key k;
-    uint64_t v;
+    uint64_t v = 0;
     int rc, id;
 
     if ((rc = obj_open(d, "an object")))
