@@ -22,7 +22,7 @@
 
 /* The hot path is a handful of tiny scanners; make sure they are inlined
  * into the schema functions, and keep error paths out of the way. */
-#define HOT static inline __attribute__((always_inline))
+#define HOT  static inline __attribute__((always_inline))
 #define COLD __attribute__((cold, noinline))
 
 /* ======================================================================
@@ -416,7 +416,7 @@ static size_t path_format(const struct dec *d, char *out, size_t cap)
  * input; the message is "PATH: text (at byte N)".
  */
 __attribute__((format(printf, 5, 6))) COLD static int fail(struct dec *d, int err, const char *code,
-                                                      const char *at, const char *fmt, ...)
+                                                           const char *at, const char *fmt, ...)
 {
     char path[256], text[320];
     size_t off, plen;
@@ -888,7 +888,7 @@ static const char *key_name(const struct keydef *kd, bool short_form)
  * rejects a field already given (seen bit), in either form.
  */
 HOT int member_begin(struct dec *d, const struct keydef *kd, int id, const struct key *k,
-                        uint32_t *seen)
+                     uint32_t *seen)
 {
     path_push_key(d, k->raw, k->rawlen);
     if (*seen & (1u << id))
@@ -952,8 +952,10 @@ HOT int parse_int(struct dec *d, enum int_kind kind, uint64_t *out)
     } else if (p < end && *p == '0') {
         if (p + 1 >= end ||
             (p[1] != '.' && p[1] != 'e' && p[1] != 'E' && (p[1] < '0' || p[1] > '9'))) {
-            if (int_kinds[kind].min > 0)
+            if (int_kinds[kind].min > 0) {
+                p++;
                 goto range;
+            }
             d->p = p + 1;
             *out = 0;
             return 0;
@@ -999,7 +1001,7 @@ static int parse_string(struct dec *d, const char *want, char *out, size_t cap, 
 }
 
 COLD static int fail_value(struct dec *d, const char *at, const char *raw, size_t rawlen,
-                      const char *what)
+                           const char *what)
 {
     size_t k = cut_utf8(raw, rawlen, VALUE_SHOW);
     return fail(d, CORDON_EINVAL, REPORT_E_INVALID_FIELD, at, "\"%.*s%s\" %s", (int)k, raw,
@@ -1010,16 +1012,16 @@ COLD static int fail_value(struct dec *d, const char *at, const char *raw, size_
  * (and, for the fast path, the JSON specials '"' and '\\'). */
 static const uint8_t iface_plain[256] = {
     ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['('] = 1, [')'] = 1,
-    ['*'] = 1, ['+'] = 1, [','] = 1, ['-'] = 1, ['.'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1,
-    ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, [':'] = 1,
-    [';'] = 1, ['<'] = 1, ['='] = 1, ['>'] = 1, ['?'] = 1, ['@'] = 1, ['A'] = 1, ['B'] = 1,
-    ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
-    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
-    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
-    ['['] = 1, [']'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1,
-    ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1,
-    ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1,
-    ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1, ['{'] = 1,
+    ['*'] = 1, ['+'] = 1, [','] = 1, ['-'] = 1, ['.'] = 1, ['0'] = 1,  ['1'] = 1, ['2'] = 1,
+    ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,  ['9'] = 1, [':'] = 1,
+    [';'] = 1, ['<'] = 1, ['='] = 1, ['>'] = 1, ['?'] = 1, ['@'] = 1,  ['A'] = 1, ['B'] = 1,
+    ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,  ['I'] = 1, ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,  ['Q'] = 1, ['R'] = 1,
+    ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,  ['Y'] = 1, ['Z'] = 1,
+    ['['] = 1, [']'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['a'] = 1,  ['b'] = 1, ['c'] = 1,
+    ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,  ['j'] = 1, ['k'] = 1,
+    ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1,  ['r'] = 1, ['s'] = 1,
+    ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1,  ['z'] = 1, ['{'] = 1,
     ['|'] = 1, ['}'] = 1, ['~'] = 1,
 };
 
