@@ -4,6 +4,8 @@
  */
 #include "stack.h"
 
+#include "profile.h"
+
 #include <libfyaml.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,11 +22,15 @@
  */
 static const struct stack_kind *const stack_default_kinds[] = {
     &stack_kind_group,
+    &stack_kind_profile,
 };
 
 /* Keys whose kinds are planned but not implemented yet. */
 static const char *const stack_reserved_keys[] = {
-    "securityProfiles", "contacts", "escalationPlans", "responsePlans", "runbooks",
+    "contacts",
+    "escalationPlans",
+    "responsePlans",
+    "runbooks",
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -576,6 +582,126 @@ const struct stack_kind stack_kind_group = {
     .free = group_free,
 };
 
+/* ---- security profiles (lib/profile) -------------------------------------- */
+
+static int profile_kind_parse(struct fy_node *node, const char *file, void **obj,
+                              struct cordon_diag *diag)
+{
+    struct profile *p;
+    int rc;
+
+    *obj = NULL;
+    p = calloc(1, sizeof(*p));
+    if (!p)
+        return CORDON_ENOMEM;
+    /* Custom metrics are not declared in stacks yet: only aws: metrics resolve. */
+    rc = profile_parse_node(p, file, "securityProfiles", node, NULL, diag);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    *obj = p;
+    return 0;
+}
+
+static const char *profile_kind_name(const void *obj)
+{
+    return ((const struct profile *)obj)->name;
+}
+
+static int profile_kind_write(const void *obj, struct fy_document *fyd, struct fy_node **out)
+{
+    struct buf b;
+    struct fy_node *n;
+    int rc;
+
+    *out = NULL;
+    buf_init(&b, PROFILE_YAML_MAX);
+    rc = profile_write_yaml(obj, &b);
+    if (rc) {
+        buf_free(&b);
+        return rc;
+    }
+    /* libfyaml owns (and frees) the text from here on */
+    n = fy_node_build_from_malloc_string(fyd, b.ptr, b.len);
+    if (!n) {
+        buf_free(&b);
+        return CORDON_EINVAL;
+    }
+    *out = n;
+    return 0;
+}
+
+static int str_same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static int profile_kind_compare(const void *a, const void *b, char *reason, size_t size)
+{
+    const struct profile *x = a, *y = b;
+    size_t i, j;
+
+    reason[0] = '\0';
+    if (profile_equal(x, y))
+        return 0;
+    if (!str_same(x->description, y->description))
+        reason_add(reason, size, "description changed");
+    /* behaviors by name: added, removed, changed */
+    for (i = 0; i < x->nbehaviors; i++) {
+        for (j = 0; j < y->nbehaviors; j++)
+            if (!strcmp(x->behaviors[i].name, y->behaviors[j].name))
+                break;
+        if (j == y->nbehaviors)
+            reason_add(reason, size, "behavior %s removed", x->behaviors[i].name);
+        else if (!behavior_equal(&x->behaviors[i], &y->behaviors[j]))
+            reason_add(reason, size, "behavior %s changed", x->behaviors[i].name);
+    }
+    for (j = 0; j < y->nbehaviors; j++) {
+        for (i = 0; i < x->nbehaviors; i++)
+            if (!strcmp(x->behaviors[i].name, y->behaviors[j].name))
+                break;
+        if (i == x->nbehaviors)
+            reason_add(reason, size, "behavior %s added", y->behaviors[j].name);
+    }
+    if (x->ntargets != y->ntargets)
+        reason_add(reason, size, "targets changed");
+    else
+        for (i = 0; i < x->ntargets; i++)
+            if (x->targets[i].kind != y->targets[i].kind ||
+                !str_same(x->targets[i].group, y->targets[i].group)) {
+                reason_add(reason, size, "targets changed");
+                break;
+            }
+    if (x->nalert_targets != y->nalert_targets)
+        reason_add(reason, size, "alert targets changed");
+    if (x->nmitigations != y->nmitigations)
+        reason_add(reason, size, "mitigation actions changed");
+    if (!str_same(x->response_plan, y->response_plan))
+        reason_add(reason, size, "response plan changed");
+    if (!reason[0]) /* retained metrics, export settings, behavior order */
+        snprintf(reason, size, "definition changed");
+    return 1;
+}
+
+static void profile_kind_free(void *obj)
+{
+    if (obj) {
+        profile_free(obj);
+        free(obj);
+    }
+}
+
+const struct stack_kind stack_kind_profile = {
+    .key = "securityProfiles",
+    .kind = "securityProfile",
+    .parse = profile_kind_parse,
+    .name = profile_kind_name,
+    .write = profile_kind_write,
+    .compare = profile_kind_compare,
+    .free = profile_kind_free,
+};
+
 /* ---- the stack ------------------------------------------------------------ */
 
 void stack_init_kinds(struct stack *s, const struct stack_kind *const *kinds, size_t n)
@@ -861,6 +987,98 @@ static void known_keys(const struct stack *s, char *out, size_t size)
     }
 }
 
+/* Does the stack declare thing group `name` (QUARANTINED always exists)? */
+static int group_declared(const struct stack *s, const char *name, size_t len)
+{
+    char tmp[STACK_NAME_MAX + 1];
+
+    if (len > STACK_NAME_MAX)
+        return 0;
+    memcpy(tmp, name, len);
+    tmp[len] = '\0';
+    return !strcmp(tmp, STACK_QUARANTINED) || stack_find(s, stack_kind_group.kind, tmp) != NULL;
+}
+
+static int check_group_ref(const struct stack *s, struct fy_node *n, const char *file,
+                           const char *profile, const char *what, int target,
+                           struct cordon_diag *diag)
+{
+    const char *t;
+    size_t len;
+
+    if (!n || fy_node_get_type(n) != FYNT_SCALAR)
+        return 0; /* shapes were checked by the profile parser */
+    t = fy_node_get_scalar(n, &len);
+    if (!t)
+        return 0;
+    if (target) {
+        if (len >= 4 && !memcmp(t, "all/", 4))
+            return 0;
+        if (len > 11 && !memcmp(t, "thinggroup/", 11)) {
+            t += 11;
+            len -= 11;
+        }
+    }
+    if (group_declared(s, t, len))
+        return 0;
+    return stack_node_error(diag, n, file, "UnknownReference",
+                            "securityProfiles: %s: %s names thing group '%.*s', which the stack "
+                            "does not declare under thingGroups",
+                            profile, what, (int)(len > STACK_NAME_MAX ? STACK_NAME_MAX : len), t);
+}
+
+/*
+ * Cross-kind references: the thing groups a profile targets or moves things
+ * into must be declared in the same stack (apply deletes the others).
+ */
+static int check_references(const struct stack *s, struct fy_node *root, const char *file,
+                            struct cordon_diag *diag)
+{
+    struct fy_node *seq, *prof;
+    void *it = NULL;
+    int rc;
+
+    if (kind_index_of(s, &stack_kind_group) < 0 || kind_index_of(s, &stack_kind_profile) < 0)
+        return 0;
+    seq = fy_node_mapping_lookup_by_string(root, "securityProfiles", FY_NT);
+    if (!seq || fy_node_get_type(seq) != FYNT_SEQUENCE)
+        return 0;
+    while ((prof = fy_node_sequence_iterate(seq, &it))) {
+        struct fy_node *targets, *actions, *n, *act;
+        const char *name;
+        void *it2 = NULL;
+
+        if (fy_node_get_type(prof) != FYNT_MAPPING)
+            continue;
+        n = fy_node_mapping_lookup_by_string(prof, "securityProfileName", FY_NT);
+        name = n && fy_node_get_type(n) == FYNT_SCALAR ? fy_node_get_scalar0(n) : NULL;
+        if (!name)
+            name = "?";
+        targets = fy_node_mapping_lookup_by_string(prof, "targets", FY_NT);
+        if (targets && fy_node_get_type(targets) == FYNT_SEQUENCE)
+            while ((n = fy_node_sequence_iterate(targets, &it2)))
+                if ((rc = check_group_ref(s, n, file, name, "target", 1, diag)))
+                    return rc;
+        actions = fy_node_mapping_lookup_by_string(prof, "mitigationActions", FY_NT);
+        it2 = NULL;
+        if (actions && fy_node_get_type(actions) == FYNT_SEQUENCE)
+            while ((act = fy_node_sequence_iterate(actions, &it2))) {
+                struct fy_node *groups;
+                void *it3 = NULL;
+
+                if (fy_node_get_type(act) != FYNT_MAPPING)
+                    continue;
+                groups = fy_node_mapping_lookup_by_string(act, "thingGroupNames", FY_NT);
+                if (!groups || fy_node_get_type(groups) != FYNT_SEQUENCE)
+                    continue;
+                while ((n = fy_node_sequence_iterate(groups, &it3)))
+                    if ((rc = check_group_ref(s, n, file, name, "mitigation action", 0, diag)))
+                        return rc;
+            }
+    }
+    return 0;
+}
+
 int stack_parse(struct stack *s, const char *text, size_t len, const char *file,
                 struct cordon_diag *diag)
 {
@@ -998,7 +1216,9 @@ int stack_parse(struct stack *s, const char *text, size_t len, const char *file,
         if (rc)
             goto out;
     }
-    rc = add_implicit_quarantined(s);
+    rc = check_references(s, root, file, diag);
+    if (!rc)
+        rc = add_implicit_quarantined(s);
 out:
     if (rc)
         stack_free(s);

@@ -4,7 +4,7 @@
  * A stack is one YAML document that declares a fleet's configuration:
  *
  *   thingGroups:       [{name, description?, attributes?}]   (this module)
- *   securityProfiles:  [profile]                             (lib/profile)
+ *   securityProfiles:  [profile]        (struct profile, lib/profile.h)
  *   contacts, escalationPlans, responsePlans, runbooks       (reserved, later)
  *
  * stack_parse() reads such a document into a struct stack (objects of every
@@ -113,6 +113,10 @@ int stack_group_new(const char *name, const char *description, struct stack_grou
 /* Add or replace an attribute; keeps attrs sorted. 0, CORDON_EINVAL, CORDON_ETOOBIG, ENOMEM. */
 int stack_group_attr_set(struct stack_group *g, const char *key, const char *value);
 void stack_group_free(struct stack_group *g);
+
+/* ---- security profiles: lib/profile's struct profile, key securityProfiles ---- */
+
+extern const struct stack_kind stack_kind_profile;
 
 /* ---- a stack -------------------------------------------------------------- */
 

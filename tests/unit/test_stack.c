@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "profile.h"
 #include "stack.h"
 
 static char *read_fixture(const char *name, size_t *len)
@@ -144,6 +145,12 @@ static const struct bad_case bad_cases[] = {
     { "bad-attr-missing-value.yaml", CORDON_EINVAL, "InvalidValue", 4, 7, "value missing" },
     { "bad-empty.yaml", CORDON_EINVAL, "EmptyStack", 1, 1, "empty stack" },
     { "bad-encoding.yaml", CORDON_EINVAL, "InvalidEncoding", 3, 21, "not UTF-8" },
+    { "bad-profile-field.yaml", CORDON_EINVAL, "InvalidField", 4, 5, "\"behaviours\"" },
+    { "bad-profile-target.yaml", CORDON_EINVAL, "UnknownReference", 5, 33, "'valves'" },
+    { "bad-profile-mitigation-group.yaml", CORDON_EINVAL, "UnknownReference", 10, 40,
+      "'isolated'" },
+    { "bad-profile-duplicate.yaml", CORDON_EINVAL, "DuplicateName", 7, 5,
+      "duplicate name 'Baseline' (first declared at line 2)" },
     { "bad-description-type.yaml", CORDON_EINVAL, "InvalidType", 3, 18, "description" },
 };
 
@@ -173,6 +180,7 @@ static void test_bad_stacks(void **state)
         assert_non_null(strstr(d.message, c->needle));
         /* a failed parse leaves the stack empty */
         assert_int_equal(stack_count(&s, "thingGroup"), 0);
+        assert_int_equal(stack_count(&s, "securityProfile"), 0);
         stack_free(&s);
         free(text);
     }
@@ -527,6 +535,92 @@ static void test_write_empty(void **state)
     stack_free(&s);
 }
 
+/* ---- security profiles in a stack ------------------------------------------ */
+
+static char *read_example(size_t *len)
+{
+    char path[512];
+    FILE *f;
+    char *text;
+
+    snprintf(path, sizeof(path), "%s/../../examples/stack.yaml", CORDON_FIXTURES);
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    text = malloc(STACK_MAX_BYTES + 1);
+    assert_non_null(text);
+    *len = fread(text, 1, STACK_MAX_BYTES, f);
+    text[*len] = '\0';
+    fclose(f);
+    return text;
+}
+
+static void test_example_stack(void **state)
+{
+    struct stack s;
+    struct cordon_diag d;
+    const struct profile *p;
+    size_t len;
+    char *text = read_example(&len);
+
+    (void)state;
+    stack_init(&s);
+    if (stack_parse(&s, text, len, "examples/stack.yaml", &d))
+        fail_msg("%s", d.message);
+    assert_int_equal(stack_count(&s, "thingGroup"), 1);
+    assert_int_equal(stack_count(&s, "securityProfiles"), 2);
+    p = stack_get(&s, "securityProfile", 0);
+    assert_string_equal(p->name, "DeviceMLBaseline");
+    p = stack_find(&s, "securityProfile", "DeviceRuleBaseline");
+    assert_non_null(p);
+    assert_int_equal(p->nbehaviors, 2);
+    assert_string_equal(p->behaviors[0].name, "AuthorizedTcpPorts");
+    assert_int_equal(p->ntargets, 1);
+    assert_int_equal(p->targets[0].kind, PROFILE_TARGET_ALL);
+    stack_free(&s);
+    round_trip(text, len);
+    free(text);
+}
+
+static void test_profile_update_reasons(void **state)
+{
+    struct stack cur, des;
+    struct stack_changes c;
+    struct cordon_diag d;
+    size_t len;
+    char *text = read_example(&len), *changed, *at;
+
+    (void)state;
+    /* the desired stack opens port 8080 and drops the ML profile */
+    changed = malloc(len + 64);
+    assert_non_null(changed);
+    at = strstr(text, "ports: [22, 53, 443]");
+    assert_non_null(at);
+    snprintf(changed, len + 64, "%.*sports: [22, 53, 443, 8080]%s", (int)(at - text), text,
+             at + strlen("ports: [22, 53, 443]"));
+    at = strstr(changed, "  # ML baseline");
+    assert_non_null(at);
+    *at = '\0';
+    stack_init(&cur);
+    stack_init(&des);
+    assert_int_equal(stack_parse(&cur, text, len, "a.yaml", &d), 0);
+    if (stack_parse(&des, changed, strlen(changed), "b.yaml", &d))
+        fail_msg("%s", d.message);
+    stack_changes_init(&c);
+    assert_int_equal(stack_diff(&cur, &des, &c), 0);
+    assert_int_equal(c.len, 2);
+    assert_int_equal(c.items[0].action, STACK_UPDATE);
+    assert_string_equal(c.items[0].kind->kind, "securityProfile");
+    assert_string_equal(c.items[0].name, "DeviceRuleBaseline");
+    assert_string_equal(c.items[0].reason, "behavior AuthorizedTcpPorts changed");
+    assert_int_equal(c.items[1].action, STACK_DELETE);
+    assert_string_equal(c.items[1].name, "DeviceMLBaseline");
+    stack_changes_free(&c);
+    stack_free(&cur);
+    stack_free(&des);
+    free(changed);
+    free(text);
+}
+
 /* ---- the per-kind hook: a mock kind beside thing groups -------------------- */
 
 struct widget {
@@ -689,6 +783,8 @@ int main(void)
         cmocka_unit_test(test_round_trip_fixture),
         cmocka_unit_test(test_round_trip_awkward_strings),
         cmocka_unit_test(test_write_empty),
+        cmocka_unit_test(test_example_stack),
+        cmocka_unit_test(test_profile_update_reasons),
         cmocka_unit_test(test_custom_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
