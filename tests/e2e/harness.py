@@ -357,3 +357,41 @@ class Control:
 
     def stop(self):
         self.sub.stop()
+
+
+def make_pki(tmp, clients, server_cn="127.0.0.1"):
+    """A throwaway CA, a server certificate and one client certificate per
+    name in `clients` (CN = the name), P-256, valid one day. Returns a dict:
+    {"ca": path, "server": (cert, key), NAME: (cert, key), ...}."""
+    d = os.path.join(str(tmp), "pki")
+    os.makedirs(d, exist_ok=True)
+
+    def p(name):
+        return os.path.join(d, name)
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    run(["openssl", "req", "-x509"] + ec + ["-keyout", p("ca.key"), "-out", p("ca.pem"),
+        "-days", "1", "-subj", "/CN=cordon-test-ca"])
+    out = {"ca": p("ca.pem")}
+    for name, cn in [("server", server_cn)] + [(c, c) for c in clients]:
+        run(["openssl", "req"] + ec + ["-keyout", p(f"{name}.key"), "-out", p(f"{name}.csr"),
+            "-subj", f"/CN={cn}"])
+        run(["openssl", "x509", "-req", "-in", p(f"{name}.csr"), "-CA", p("ca.pem"),
+             "-CAkey", p("ca.key"), "-CAcreateserial", "-out", p(f"{name}.pem"), "-days", "1"])
+        out[name] = (p(f"{name}.pem"), p(f"{name}.key"))
+    return out
+
+
+def tls_listener_conf(port, pki):
+    """mosquitto.conf lines for a certificate listener whose usernames are
+    the client certificates' CNs (use_identity_as_username)."""
+    cert, key = pki["server"]
+    return "\n".join([f"listener {port} 127.0.0.1", f"cafile {pki['ca']}", f"certfile {cert}",
+                      f"keyfile {key}", "require_certificate true",
+                      "use_identity_as_username true"])
+
+
+def tls_args(pki, name):
+    """mosquitto_pub/sub arguments to connect with NAME's client certificate."""
+    cert, key = pki[name]
+    return ["--cafile", pki["ca"], "--cert", cert, "--key", key, "--insecure"]
