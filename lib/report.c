@@ -899,10 +899,14 @@ HOT int member_begin(struct dec *d, const struct keydef *kd, int id, const struc
 }
 
 /* An unknown key: count it and skip its value. */
-static int member_unknown(struct dec *d)
+static int member_unknown(struct dec *d, const struct key *k)
 {
+    int rc;
     d->r->unknown_keys++;
-    return skip_value(d);
+    path_push_key(d, k->raw, k->rawlen);
+    rc = skip_value(d);
+    path_pop(d);
+    return rc;
 }
 
 /* ======================================================================
@@ -1154,7 +1158,7 @@ static int parse_port_entry(struct dec *d, struct report_port *e, bool short_for
     while ((rc = obj_next(d, &first, &k)) == 0) {
         id = key_find(keys_port, NKEYS(keys_port), &k);
         if (id < 0) {
-            if ((rc = member_unknown(d)))
+            if ((rc = member_unknown(d, &k)))
                 return rc;
             continue;
         }
@@ -1198,7 +1202,7 @@ static int parse_ports(struct dec *d, struct report_ports *g, bool short_form)
     while ((rc = obj_next(d, &first, &k)) == 0) {
         id = key_find(keys_ports, NKEYS(keys_ports), &k);
         if (id < 0) {
-            if ((rc = member_unknown(d)))
+            if ((rc = member_unknown(d, &k)))
                 return rc;
             continue;
         }
@@ -1266,7 +1270,7 @@ static int parse_conn(struct dec *d, struct report_conn *c, bool short_form)
     while ((rc = obj_next(d, &first, &k)) == 0) {
         id = key_find(keys_conn, NKEYS(keys_conn), &k);
         if (id < 0) {
-            if ((rc = member_unknown(d)))
+            if ((rc = member_unknown(d, &k)))
                 return rc;
             continue;
         }
@@ -1312,7 +1316,7 @@ static int parse_ec(struct dec *d, struct report_conns *g)
     while ((rc = obj_next(d, &first, &k)) == 0) {
         id = key_find(keys_ec, NKEYS(keys_ec), &k);
         if (id < 0) {
-            if ((rc = member_unknown(d)))
+            if ((rc = member_unknown(d, &k)))
                 return rc;
             continue;
         }
@@ -1375,7 +1379,7 @@ static int parse_tc(struct dec *d)
     while ((rc = obj_next(d, &first, &k)) == 0) {
         id = key_find(keys_tc, NKEYS(keys_tc), &k);
         if (id < 0) {
-            if ((rc = member_unknown(d)))
+            if ((rc = member_unknown(d, &k)))
                 return rc;
             continue;
         }
@@ -1402,7 +1406,7 @@ static int parse_ns(struct dec *d, struct report_netstats *ns)
     while ((rc = obj_next(d, &first, &k)) == 0) {
         id = key_find(keys_ns, NKEYS(keys_ns), &k);
         if (id < 0) {
-            if ((rc = member_unknown(d)))
+            if ((rc = member_unknown(d, &k)))
                 return rc;
             continue;
         }
@@ -1431,7 +1435,7 @@ static int parse_metrics(struct dec *d)
     while ((rc = obj_next(d, &first, &k)) == 0) {
         id = key_find(keys_metrics, NKEYS(keys_metrics), &k);
         if (id < 0) {
-            if ((rc = member_unknown(d)))
+            if ((rc = member_unknown(d, &k)))
                 return rc;
             continue;
         }
@@ -1510,7 +1514,7 @@ static int parse_header(struct dec *d, bool short_form)
     while ((rc = obj_next(d, &first, &k)) == 0) {
         id = key_find(keys_header, NKEYS(keys_header), &k);
         if (id < 0) {
-            if ((rc = member_unknown(d)))
+            if ((rc = member_unknown(d, &k)))
                 return rc;
             continue;
         }
@@ -1802,7 +1806,7 @@ static int parse_root(struct dec *d)
     while ((rc = obj_next(d, &first, &k)) == 0) {
         id = key_find(keys_root, NKEYS(keys_root), &k);
         if (id < 0) {
-            if ((rc = member_unknown(d)))
+            if ((rc = member_unknown(d, &k)))
                 return rc;
             continue;
         }
