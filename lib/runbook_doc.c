@@ -798,7 +798,8 @@ static int param_check_value(const struct runbook_param *p, const json_t *v, cha
     const json_t *e;
 
     if (!runbook_type_check(p->type, v)) {
-        snprintf(why, len, "expected a %s value%s", runbook_type_name(p->type),
+        snprintf(why, len, "expected %s %s value%s",
+                 p->type == RUNBOOK_TYPE_INTEGER ? "an" : "a", runbook_type_name(p->type),
                  p->type == RUNBOOK_TYPE_BOOLEAN   ? " (true or false, not a string or a number)"
                  : p->type == RUNBOOK_TYPE_INTEGER ? " (a whole number, not a string)"
                                                    : "");
