@@ -36,9 +36,9 @@ static const char supported_actions[] =
     "cordon:notify, cordon:httpRequest, cordon:publishMqtt";
 
 static const char *const type_names[] = {
-    [RUNBOOK_TYPE_STRING] = "String",         [RUNBOOK_TYPE_STRING_LIST] = "StringList",
-    [RUNBOOK_TYPE_INTEGER] = "Integer",       [RUNBOOK_TYPE_BOOLEAN] = "Boolean",
-    [RUNBOOK_TYPE_MAP_LIST] = "MapList",      [RUNBOOK_TYPE_STRING_MAP] = "StringMap",
+    [RUNBOOK_TYPE_STRING] = "String",    [RUNBOOK_TYPE_STRING_LIST] = "StringList",
+    [RUNBOOK_TYPE_INTEGER] = "Integer",  [RUNBOOK_TYPE_BOOLEAN] = "Boolean",
+    [RUNBOOK_TYPE_MAP_LIST] = "MapList", [RUNBOOK_TYPE_STRING_MAP] = "StringMap",
 };
 
 const char *runbook_action_name(enum runbook_action a)
@@ -100,13 +100,13 @@ static int type_parse(const char *s, enum runbook_type *t)
 
 /* Input value kinds accepted by an action input (checked on literal values at
  * load time and on rendered values when the step runs). */
-#define IN_STR 0x01u
-#define IN_INT 0x02u
-#define IN_BOOL 0x04u
-#define IN_LIST 0x08u /* list of strings */
-#define IN_MAP 0x10u
+#define IN_STR     0x01u
+#define IN_INT     0x02u
+#define IN_BOOL    0x04u
+#define IN_LIST    0x08u /* list of strings */
+#define IN_MAP     0x10u
 #define IN_MAPLIST 0x20u
-#define IN_ANY 0x3fu
+#define IN_ANY     0x3fu
 
 struct input_spec {
     const char *name;
@@ -115,47 +115,51 @@ struct input_spec {
 };
 
 /* Per action: known inputs. Empty name ends a list. */
-static const struct input_spec in_pause[] = {{NULL, 0, false}};
-static const struct input_spec in_approve[] = {{"Approvers", IN_LIST | IN_STR, true},
-                                               {"MinRequiredApprovals", IN_INT, false},
-                                               {"Message", IN_STR, false},
-                                               {"NotificationArn", IN_STR, false},
-                                               {NULL, 0, false}};
-static const struct input_spec in_sleep[] = {
-    {"Duration", IN_STR, false}, {"Timestamp", IN_STR, false}, {NULL, 0, false}};
-static const struct input_spec in_branch[] = {
-    {"Choices", IN_MAPLIST, true}, {"Default", IN_STR, false}, {NULL, 0, false}};
+static const struct input_spec in_pause[] = { { NULL, 0, false } };
+static const struct input_spec in_approve[] = { { "Approvers", IN_LIST | IN_STR, true },
+                                                { "MinRequiredApprovals", IN_INT, false },
+                                                { "Message", IN_STR, false },
+                                                { "NotificationArn", IN_STR, false },
+                                                { NULL, 0, false } };
+static const struct input_spec in_sleep[] = { { "Duration", IN_STR, false },
+                                              { "Timestamp", IN_STR, false },
+                                              { NULL, 0, false } };
+static const struct input_spec in_branch[] = { { "Choices", IN_MAPLIST, true },
+                                               { "Default", IN_STR, false },
+                                               { NULL, 0, false } };
 static const struct input_spec in_script[] = {
-    {"Runtime", IN_STR, true},     {"Handler", IN_STR, false},
-    {"Script", IN_STR, false},     {"Attachment", IN_STR, false},
-    {"InputPayload", IN_MAP, false}, {NULL, 0, false}};
+    { "Runtime", IN_STR, true },     { "Handler", IN_STR, false },      { "Script", IN_STR, false },
+    { "Attachment", IN_STR, false }, { "InputPayload", IN_MAP, false }, { NULL, 0, false }
+};
 static const struct input_spec in_lambda[] = {
-    {"FunctionName", IN_STR, true},  {"Qualifier", IN_STR, false},
-    {"InvocationType", IN_STR, false}, {"LogType", IN_STR, false},
-    {"ClientContext", IN_STR, false}, {"InputPayload", IN_MAP, false},
-    {"Payload", IN_STR, false},      {NULL, 0, false}};
-static const struct input_spec in_update_var[] = {
-    {"Name", IN_STR, true}, {"Value", IN_ANY, true}, {NULL, 0, false}};
-static const struct input_spec in_thing[] = {{"ThingName", IN_STR, false},
-                                             {"ThingNames", IN_LIST, false},
-                                             {"Reason", IN_STR, false},
-                                             {"IncidentId", IN_STR, false},
-                                             {NULL, 0, false}};
-static const struct input_spec in_notify[] = {{"Message", IN_STR, true},
-                                              {"Subject", IN_STR, false},
-                                              {"Targets", IN_LIST, false},
-                                              {"IncidentId", IN_STR, false},
-                                              {NULL, 0, false}};
-static const struct input_spec in_http[] = {{"Url", IN_STR, true},
-                                            {"Method", IN_STR, false},
-                                            {"Headers", IN_MAP, false},
-                                            {"Body", IN_STR | IN_MAP | IN_MAPLIST, false},
-                                            {NULL, 0, false}};
-static const struct input_spec in_mqtt[] = {{"Topic", IN_STR, true},
-                                            {"Payload", IN_STR | IN_MAP, true},
-                                            {"Qos", IN_INT, false},
-                                            {"Retain", IN_BOOL, false},
-                                            {NULL, 0, false}};
+    { "FunctionName", IN_STR, true },    { "Qualifier", IN_STR, false },
+    { "InvocationType", IN_STR, false }, { "LogType", IN_STR, false },
+    { "ClientContext", IN_STR, false },  { "InputPayload", IN_MAP, false },
+    { "Payload", IN_STR, false },        { NULL, 0, false }
+};
+static const struct input_spec in_update_var[] = { { "Name", IN_STR, true },
+                                                   { "Value", IN_ANY, true },
+                                                   { NULL, 0, false } };
+static const struct input_spec in_thing[] = { { "ThingName", IN_STR, false },
+                                              { "ThingNames", IN_LIST, false },
+                                              { "Reason", IN_STR, false },
+                                              { "IncidentId", IN_STR, false },
+                                              { NULL, 0, false } };
+static const struct input_spec in_notify[] = { { "Message", IN_STR, true },
+                                               { "Subject", IN_STR, false },
+                                               { "Targets", IN_LIST, false },
+                                               { "IncidentId", IN_STR, false },
+                                               { NULL, 0, false } };
+static const struct input_spec in_http[] = { { "Url", IN_STR, true },
+                                             { "Method", IN_STR, false },
+                                             { "Headers", IN_MAP, false },
+                                             { "Body", IN_STR | IN_MAP | IN_MAPLIST, false },
+                                             { NULL, 0, false } };
+static const struct input_spec in_mqtt[] = { { "Topic", IN_STR, true },
+                                             { "Payload", IN_STR | IN_MAP, true },
+                                             { "Qos", IN_INT, false },
+                                             { "Retain", IN_BOOL, false },
+                                             { NULL, 0, false } };
 
 static const struct input_spec *const action_inputs[RUNBOOK_ACTION_COUNT_] = {
     [RUNBOOK_ACTION_PAUSE] = in_pause,
@@ -180,44 +184,57 @@ struct api_spec {
     const struct input_spec *params;
 };
 
-static const struct input_spec p_add_thing[] = {
-    {"thingGroupName", IN_STR, false}, {"thingGroupArn", IN_STR, false},
-    {"thingName", IN_STR, false},      {"thingArn", IN_STR, false},
-    {"overrideDynamicGroups", IN_BOOL, false}, {NULL, 0, false}};
-static const struct input_spec p_remove_thing[] = {
-    {"thingGroupName", IN_STR, false}, {"thingGroupArn", IN_STR, false},
-    {"thingName", IN_STR, false},      {"thingArn", IN_STR, false}, {NULL, 0, false}};
-static const struct input_spec p_update_cert[] = {
-    {"certificateId", IN_STR, true}, {"newStatus", IN_STR, true}, {NULL, 0, false}};
-static const struct input_spec p_list_violations[] = {
-    {"thingName", IN_STR, false},          {"securityProfileName", IN_STR, false},
-    {"behaviorCriteriaType", IN_STR, false}, {"listSuppressedAlerts", IN_BOOL, false},
-    {"verificationState", IN_STR, false},  {"nextToken", IN_STR, false},
-    {"maxResults", IN_INT, false},         {NULL, 0, false}};
-static const struct input_spec p_update_incident[] = {
-    {"arn", IN_STR, true},          {"title", IN_STR, false},
-    {"summary", IN_STR, false},     {"impact", IN_INT, false},
-    {"status", IN_STR, false},      {"chatChannel", IN_MAP, false},
-    {"notificationTargets", IN_MAPLIST, false}, {"clientToken", IN_STR, false},
-    {NULL, 0, false}};
-static const struct input_spec p_timeline[] = {
-    {"incidentRecordArn", IN_STR, true}, {"eventTime", IN_STR | IN_INT, true},
-    {"eventType", IN_STR, true},         {"eventData", IN_STR, true},
-    {"eventReferences", IN_MAPLIST, false}, {"clientToken", IN_STR, false},
-    {NULL, 0, false}};
-static const struct input_spec p_related[] = {{"incidentRecordArn", IN_STR, true},
-                                              {"relatedItemsUpdate", IN_MAP, true},
-                                              {"clientToken", IN_STR, false},
-                                              {NULL, 0, false}};
+static const struct input_spec p_add_thing[] = { { "thingGroupName", IN_STR, false },
+                                                 { "thingGroupArn", IN_STR, false },
+                                                 { "thingName", IN_STR, false },
+                                                 { "thingArn", IN_STR, false },
+                                                 { "overrideDynamicGroups", IN_BOOL, false },
+                                                 { NULL, 0, false } };
+static const struct input_spec p_remove_thing[] = { { "thingGroupName", IN_STR, false },
+                                                    { "thingGroupArn", IN_STR, false },
+                                                    { "thingName", IN_STR, false },
+                                                    { "thingArn", IN_STR, false },
+                                                    { NULL, 0, false } };
+static const struct input_spec p_update_cert[] = { { "certificateId", IN_STR, true },
+                                                   { "newStatus", IN_STR, true },
+                                                   { NULL, 0, false } };
+static const struct input_spec p_list_violations[] = { { "thingName", IN_STR, false },
+                                                       { "securityProfileName", IN_STR, false },
+                                                       { "behaviorCriteriaType", IN_STR, false },
+                                                       { "listSuppressedAlerts", IN_BOOL, false },
+                                                       { "verificationState", IN_STR, false },
+                                                       { "nextToken", IN_STR, false },
+                                                       { "maxResults", IN_INT, false },
+                                                       { NULL, 0, false } };
+static const struct input_spec p_update_incident[] = { { "arn", IN_STR, true },
+                                                       { "title", IN_STR, false },
+                                                       { "summary", IN_STR, false },
+                                                       { "impact", IN_INT, false },
+                                                       { "status", IN_STR, false },
+                                                       { "chatChannel", IN_MAP, false },
+                                                       { "notificationTargets", IN_MAPLIST, false },
+                                                       { "clientToken", IN_STR, false },
+                                                       { NULL, 0, false } };
+static const struct input_spec p_timeline[] = { { "incidentRecordArn", IN_STR, true },
+                                                { "eventTime", IN_STR | IN_INT, true },
+                                                { "eventType", IN_STR, true },
+                                                { "eventData", IN_STR, true },
+                                                { "eventReferences", IN_MAPLIST, false },
+                                                { "clientToken", IN_STR, false },
+                                                { NULL, 0, false } };
+static const struct input_spec p_related[] = { { "incidentRecordArn", IN_STR, true },
+                                               { "relatedItemsUpdate", IN_MAP, true },
+                                               { "clientToken", IN_STR, false },
+                                               { NULL, 0, false } };
 
 static const struct api_spec api_table[] = {
-    {"iot", "AddThingToThingGroup", p_add_thing},
-    {"iot", "RemoveThingFromThingGroup", p_remove_thing},
-    {"iot", "UpdateCertificate", p_update_cert},
-    {"iot", "ListActiveViolations", p_list_violations},
-    {"ssm-incidents", "UpdateIncidentRecord", p_update_incident},
-    {"ssm-incidents", "CreateTimelineEvent", p_timeline},
-    {"ssm-incidents", "UpdateRelatedItems", p_related},
+    { "iot", "AddThingToThingGroup", p_add_thing },
+    { "iot", "RemoveThingFromThingGroup", p_remove_thing },
+    { "iot", "UpdateCertificate", p_update_cert },
+    { "iot", "ListActiveViolations", p_list_violations },
+    { "ssm-incidents", "UpdateIncidentRecord", p_update_incident },
+    { "ssm-incidents", "CreateTimelineEvent", p_timeline },
+    { "ssm-incidents", "UpdateRelatedItems", p_related },
 };
 
 static const char supported_apis[] =
@@ -225,8 +242,8 @@ static const char supported_apis[] =
     "iot ListActiveViolations, ssm-incidents UpdateIncidentRecord, ssm-incidents "
     "CreateTimelineEvent, ssm-incidents UpdateRelatedItems";
 
-static const char *const builtin_functions[] = {"cordon-contain", "aws-iot-incident-containment",
-                                                NULL};
+static const char *const builtin_functions[] = { "cordon-contain", "aws-iot-incident-containment",
+                                                 NULL };
 
 /* Outputs every step of an action has without declaring them. */
 struct builtin_output {
@@ -236,14 +253,14 @@ struct builtin_output {
 };
 
 static const struct builtin_output builtin_outputs[] = {
-    {RUNBOOK_ACTION_APPROVE, "ApprovalStatus", RUNBOOK_TYPE_STRING},
-    {RUNBOOK_ACTION_APPROVE, "ApproverDecisions", RUNBOOK_TYPE_MAP_LIST},
-    {RUNBOOK_ACTION_INVOKE_LAMBDA, "StatusCode", RUNBOOK_TYPE_INTEGER},
-    {RUNBOOK_ACTION_INVOKE_LAMBDA, "FunctionError", RUNBOOK_TYPE_STRING},
-    {RUNBOOK_ACTION_INVOKE_LAMBDA, "LogResult", RUNBOOK_TYPE_STRING},
-    {RUNBOOK_ACTION_INVOKE_LAMBDA, "Payload", RUNBOOK_TYPE_STRING},
-    {RUNBOOK_ACTION_EXECUTE_SCRIPT, "OutputPayload", RUNBOOK_TYPE_STRING},
-    {RUNBOOK_ACTION_HTTP_REQUEST, "StatusCode", RUNBOOK_TYPE_INTEGER},
+    { RUNBOOK_ACTION_APPROVE, "ApprovalStatus", RUNBOOK_TYPE_STRING },
+    { RUNBOOK_ACTION_APPROVE, "ApproverDecisions", RUNBOOK_TYPE_MAP_LIST },
+    { RUNBOOK_ACTION_INVOKE_LAMBDA, "StatusCode", RUNBOOK_TYPE_INTEGER },
+    { RUNBOOK_ACTION_INVOKE_LAMBDA, "FunctionError", RUNBOOK_TYPE_STRING },
+    { RUNBOOK_ACTION_INVOKE_LAMBDA, "LogResult", RUNBOOK_TYPE_STRING },
+    { RUNBOOK_ACTION_INVOKE_LAMBDA, "Payload", RUNBOOK_TYPE_STRING },
+    { RUNBOOK_ACTION_EXECUTE_SCRIPT, "OutputPayload", RUNBOOK_TYPE_STRING },
+    { RUNBOOK_ACTION_HTTP_REQUEST, "StatusCode", RUNBOOK_TYPE_INTEGER },
 };
 
 /* Branch operators by name. */
@@ -251,17 +268,17 @@ static const struct {
     const char *name;
     enum runbook_op op;
 } op_table[] = {
-    {"StringEquals", RUNBOOK_OP_STRING_EQUALS},
-    {"EqualsIgnoreCase", RUNBOOK_OP_EQUALS_IGNORE_CASE},
-    {"StartsWith", RUNBOOK_OP_STARTS_WITH},
-    {"EndsWith", RUNBOOK_OP_ENDS_WITH},
-    {"Contains", RUNBOOK_OP_CONTAINS},
-    {"NumericEquals", RUNBOOK_OP_NUMERIC_EQUALS},
-    {"NumericGreater", RUNBOOK_OP_NUMERIC_GREATER},
-    {"NumericLesser", RUNBOOK_OP_NUMERIC_LESSER},
-    {"NumericGreaterOrEquals", RUNBOOK_OP_NUMERIC_GREATER_OR_EQUALS},
-    {"NumericLesserOrEquals", RUNBOOK_OP_NUMERIC_LESSER_OR_EQUALS},
-    {"BooleanEquals", RUNBOOK_OP_BOOLEAN_EQUALS},
+    { "StringEquals", RUNBOOK_OP_STRING_EQUALS },
+    { "EqualsIgnoreCase", RUNBOOK_OP_EQUALS_IGNORE_CASE },
+    { "StartsWith", RUNBOOK_OP_STARTS_WITH },
+    { "EndsWith", RUNBOOK_OP_ENDS_WITH },
+    { "Contains", RUNBOOK_OP_CONTAINS },
+    { "NumericEquals", RUNBOOK_OP_NUMERIC_EQUALS },
+    { "NumericGreater", RUNBOOK_OP_NUMERIC_GREATER },
+    { "NumericLesser", RUNBOOK_OP_NUMERIC_LESSER },
+    { "NumericGreaterOrEquals", RUNBOOK_OP_NUMERIC_GREATER_OR_EQUALS },
+    { "NumericLesserOrEquals", RUNBOOK_OP_NUMERIC_LESSER_OR_EQUALS },
+    { "BooleanEquals", RUNBOOK_OP_BOOLEAN_EQUALS },
 };
 
 static const char supported_ops[] =
@@ -300,7 +317,8 @@ static int err_lc(struct ld *l, int rc, const char *code, int line, int column, 
     return rc;
 }
 
-#define ERR(l, node, code, ...) err_lc((l), CORDON_EINVAL, (code), (node)->line, (node)->column, __VA_ARGS__)
+#define ERR(l, node, code, ...)                                                                    \
+    err_lc((l), CORDON_EINVAL, (code), (node)->line, (node)->column, __VA_ARGS__)
 
 static const char *kind_name(const struct runbook_tree_node *n)
 {
@@ -356,8 +374,7 @@ static int want_int(struct ld *l, const struct runbook_tree_node *n, const char 
 static int want_bool(struct ld *l, const struct runbook_tree_node *n, const char *what, bool *out)
 {
     if (n->type != RUNBOOK_TREE_SCALAR || n->stype != RUNBOOK_SCALAR_BOOL)
-        return ERR(l, n, "InvalidType", "%s: expected true or false, found %s", what,
-                   kind_name(n));
+        return ERR(l, n, "InvalidType", "%s: expected true or false, found %s", what, kind_name(n));
     *out = (n->text[0] == 't' || n->text[0] == 'T');
     return 0;
 }
@@ -380,8 +397,8 @@ static int check_keys(struct ld *l, const struct runbook_tree_node *map, const c
             continue;
         list[0] = '\0';
         for (a = allowed; *a && off < sizeof(list); a++)
-            off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s", a == allowed ? "" : ", ",
-                                    *a);
+            off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+                                    a == allowed ? "" : ", ", *a);
         return ERR(l, k, "UnknownProperty", "unknown %s '%s' (expected one of: %s)", where, k->text,
                    list);
     }
@@ -666,8 +683,8 @@ static int check_refs_tree(struct ld *l, const struct runbook_tree_node *n, int 
         const struct runbook_tree_node *c = n->items[i];
         if (n->type == RUNBOOK_TREE_MAP && (i % 2) == 0) {
             if (runbook_template_has(c->text))
-                return ERR(l, c, "InvalidReference",
-                           "references are not supported in keys ('%s')", c->text);
+                return ERR(l, c, "InvalidReference", "references are not supported in keys ('%s')",
+                           c->text);
             continue;
         }
         rc = check_refs_tree(l, c, self);
@@ -697,13 +714,26 @@ static char *pattern_to_ere(const char *p)
             char c = p[1];
             const char *rep = NULL;
             switch (c) {
-            case 'd': rep = "[0-9]"; break;
-            case 'D': rep = "[^0-9]"; break;
-            case 'w': rep = "[[:alnum:]_]"; break;
-            case 'W': rep = "[^[:alnum:]_]"; break;
-            case 's': rep = "[[:space:]]"; break;
-            case 'S': rep = "[^[:space:]]"; break;
-            default: break;
+            case 'd':
+                rep = "[0-9]";
+                break;
+            case 'D':
+                rep = "[^0-9]";
+                break;
+            case 'w':
+                rep = "[[:alnum:]_]";
+                break;
+            case 'W':
+                rep = "[^[:alnum:]_]";
+                break;
+            case 's':
+                rep = "[[:space:]]";
+                break;
+            case 'S':
+                rep = "[^[:space:]]";
+                break;
+            default:
+                break;
             }
             if (rep)
                 ok = buf_adds(&b, rep) == 0;
@@ -798,8 +828,8 @@ static int param_check_value(const struct runbook_param *p, const json_t *v, cha
     const json_t *e;
 
     if (!runbook_type_check(p->type, v)) {
-        snprintf(why, len, "expected %s %s value%s",
-                 p->type == RUNBOOK_TYPE_INTEGER ? "an" : "a", runbook_type_name(p->type),
+        snprintf(why, len, "expected %s %s value%s", p->type == RUNBOOK_TYPE_INTEGER ? "an" : "a",
+                 runbook_type_name(p->type),
                  p->type == RUNBOOK_TYPE_BOOLEAN   ? " (true or false, not a string or a number)"
                  : p->type == RUNBOOK_TYPE_INTEGER ? " (a whole number, not a string)"
                                                    : "");
@@ -868,9 +898,11 @@ static int load_long_opt(struct ld *l, const struct runbook_tree_node *def, cons
 
 static int load_params(struct ld *l, const struct runbook_tree_node *map)
 {
-    static const char *const keys[] = {"type",     "description", "default",  "allowedValues",
-                                       "allowedPattern", "displayType", "minItems", "maxItems",
-                                       "minChars", "maxChars",    NULL};
+    static const char *const keys[] = {
+        "type",           "description", "default",  "allowedValues",
+        "allowedPattern", "displayType", "minItems", "maxItems",
+        "minChars",       "maxChars",    NULL
+    };
     struct runbook_doc *doc = l->doc;
     size_t i;
     int rc;
@@ -907,9 +939,10 @@ static int load_params(struct ld *l, const struct runbook_tree_node *map)
             return rc;
         n = runbook_tree_get(def, "type");
         if (!n)
-            return ERR(l, def, "MissingProperty", "parameter '%s': expected a 'type' (String, "
-                                                  "StringList, Integer, Boolean, MapList, "
-                                                  "StringMap)",
+            return ERR(l, def, "MissingProperty",
+                       "parameter '%s': expected a 'type' (String, "
+                       "StringList, Integer, Boolean, MapList, "
+                       "StringMap)",
                        p->name);
         if ((rc = want_string(l, n, "type")))
             return rc;
@@ -996,7 +1029,7 @@ static int load_params(struct ld *l, const struct runbook_tree_node *map)
 
 static int load_variables(struct ld *l, const struct runbook_tree_node *map)
 {
-    static const char *const keys[] = {"type", "description", "default", NULL};
+    static const char *const keys[] = { "type", "description", "default", NULL };
     struct runbook_doc *doc = l->doc;
     size_t i;
     int rc;
@@ -1014,11 +1047,10 @@ static int load_variables(struct ld *l, const struct runbook_tree_node *map)
         struct runbook_variable *v = &doc->vars[doc->nvars];
 
         if (!valid_name(k->text))
-            return ERR(l, k, "InvalidName",
-                       "variable name '%s': expected letters, digits and '_'", k->text);
-        if (find_param(doc, k->text))
-            return ERR(l, k, "DuplicateName", "variable '%s' has the name of a parameter",
+            return ERR(l, k, "InvalidName", "variable name '%s': expected letters, digits and '_'",
                        k->text);
+        if (find_param(doc, k->text))
+            return ERR(l, k, "DuplicateName", "variable '%s' has the name of a parameter", k->text);
         v->name = strdup(k->text);
         if (!v->name)
             return CORDON_ENOMEM;
@@ -1060,8 +1092,7 @@ static int load_variables(struct ld *l, const struct runbook_tree_node *map)
 /* Steps                                                                   */
 /* ---------------------------------------------------------------------- */
 
-static int step_target(struct ld *l, const struct runbook_tree_node *n, const char *what,
-                       int *out)
+static int step_target(struct ld *l, const struct runbook_tree_node *n, const char *what, int *out)
 {
     int idx, rc;
 
@@ -1137,15 +1168,14 @@ static void kinds_text(unsigned kinds, char *out, size_t len)
     static const struct {
         unsigned k;
         const char *name;
-    } names[] = {{IN_STR, "String"}, {IN_INT, "Integer"},   {IN_BOOL, "Boolean"},
-                 {IN_LIST, "StringList"}, {IN_MAP, "StringMap"}, {IN_MAPLIST, "MapList"}};
+    } names[] = { { IN_STR, "String" },      { IN_INT, "Integer" },   { IN_BOOL, "Boolean" },
+                  { IN_LIST, "StringList" }, { IN_MAP, "StringMap" }, { IN_MAPLIST, "MapList" } };
     size_t i, off = 0;
 
     out[0] = '\0';
     for (i = 0; i < sizeof(names) / sizeof(names[0]) && off < len; i++)
         if (kinds & names[i].k)
-            off += (size_t)snprintf(out + off, len - off, "%s%s", off ? " or " : "",
-                                    names[i].name);
+            off += (size_t)snprintf(out + off, len - off, "%s%s", off ? " or " : "", names[i].name);
 }
 
 static bool is_templated(const json_t *v)
@@ -1347,8 +1377,9 @@ static int check_action_inputs(struct ld *l, struct runbook_step *st,
                            as->api);
         }
         if (STR_LIT("newStatus") &&
-            !strstr(",ACTIVE,INACTIVE,REVOKED,PENDING_TRANSFER,REGISTER_INACTIVE,PENDING_ACTIVATION,",
-                    json_string_value(v)))
+            !strstr(
+                ",ACTIVE,INACTIVE,REVOKED,PENDING_TRANSFER,REGISTER_INACTIVE,PENDING_ACTIVATION,",
+                json_string_value(v)))
             return ERR(l, IN_NODE("newStatus"), "InvalidInput",
                        "newStatus: expected ACTIVE, INACTIVE, REVOKED, PENDING_TRANSFER, "
                        "REGISTER_INACTIVE or PENDING_ACTIVATION");
@@ -1453,15 +1484,17 @@ static int check_action_inputs(struct ld *l, struct runbook_step *st,
                            name + 9);
             v = json_object_get(in, "Value");
             if (v && !is_templated(v) && !runbook_type_check(var->type, v))
-                return ERR(l, IN_NODE("Value"), "InvalidInput",
-                           "Value: variable '%s' is a %s", var->name, runbook_type_name(var->type));
+                return ERR(l, IN_NODE("Value"), "InvalidInput", "Value: variable '%s' is a %s",
+                           var->name, runbook_type_name(var->type));
         } else {
-            return ERR(l, IN_NODE("Name"), "InvalidInput", "Name: expected a literal variable:NAME");
+            return ERR(l, IN_NODE("Name"), "InvalidInput",
+                       "Name: expected a literal variable:NAME");
         }
         break;
     case RUNBOOK_ACTION_QUARANTINE_THING:
     case RUNBOOK_ACTION_RELEASE_THING:
-        if ((json_object_get(in, "ThingName") != NULL) == (json_object_get(in, "ThingNames") != NULL))
+        if ((json_object_get(in, "ThingName") != NULL) ==
+            (json_object_get(in, "ThingNames") != NULL))
             return ERR(l, in_node, "InvalidInput",
                        "%s: expected exactly one of ThingName or ThingNames",
                        runbook_action_name(st->action));
@@ -1469,9 +1502,9 @@ static int check_action_inputs(struct ld *l, struct runbook_step *st,
     case RUNBOOK_ACTION_HTTP_REQUEST:
         if (STR_LIT("Url") && strncmp(json_string_value(v), "http://", 7) &&
             strncmp(json_string_value(v), "https://", 8))
-            return ERR(l, IN_NODE("Url"), "InvalidInput", "Url: expected an http:// or https:// URL");
-        if (STR_LIT("Method") &&
-            !strstr(",GET,POST,PUT,PATCH,DELETE,HEAD,", json_string_value(v)))
+            return ERR(l, IN_NODE("Url"), "InvalidInput",
+                       "Url: expected an http:// or https:// URL");
+        if (STR_LIT("Method") && !strstr(",GET,POST,PUT,PATCH,DELETE,HEAD,", json_string_value(v)))
             return ERR(l, IN_NODE("Method"), "InvalidInput",
                        "Method: expected GET, POST, PUT, PATCH, DELETE or HEAD");
         break;
@@ -1498,12 +1531,13 @@ int runbook_step_check_inputs(const struct runbook_step *st, const json_t *input
     const char *bad;
 
     if (st->action == RUNBOOK_ACTION_EXECUTE_AWS_API) {
-        const struct api_spec *as = api_find(json_string_value(json_object_get(inputs, "Service"))
-                                                 ? json_string_value(json_object_get(inputs, "Service"))
-                                                 : "",
-                                             json_string_value(json_object_get(inputs, "Api"))
-                                                 ? json_string_value(json_object_get(inputs, "Api"))
-                                                 : "");
+        const struct api_spec *as =
+            api_find(json_string_value(json_object_get(inputs, "Service"))
+                         ? json_string_value(json_object_get(inputs, "Service"))
+                         : "",
+                     json_string_value(json_object_get(inputs, "Api"))
+                         ? json_string_value(json_object_get(inputs, "Api"))
+                         : "");
         if (!as) {
             snprintf(why, len, "unsupported Service/Api (supported: %s)", supported_apis);
             return CORDON_EINVAL;
@@ -1561,15 +1595,17 @@ static int load_cond(struct ld *l, const struct runbook_tree_node *n, struct run
         }
         if (strcmp(k->text, "And") == 0 || strcmp(k->text, "Or") == 0 ||
             strcmp(k->text, "Not") == 0) {
-            op = k->text[0] == 'A' ? RUNBOOK_OP_AND : k->text[0] == 'O' ? RUNBOOK_OP_OR : RUNBOOK_OP_NOT;
+            op = k->text[0] == 'A'   ? RUNBOOK_OP_AND
+                 : k->text[0] == 'O' ? RUNBOOK_OP_OR
+                                     : RUNBOOK_OP_NOT;
         } else if (op_lookup(k->text, &op)) {
             return ERR(l, k, "UnknownOperator",
                        "unknown operator '%s' in aws:branch (supported: %s)", k->text,
                        supported_ops);
         }
         if (opk)
-            return ERR(l, k, "InvalidChoice",
-                       "a choice has one operator; found both '%s' and '%s'", opk->text, k->text);
+            return ERR(l, k, "InvalidChoice", "a choice has one operator; found both '%s' and '%s'",
+                       opk->text, k->text);
         opk = k;
         opv = v;
         c->op = op;
@@ -1631,9 +1667,9 @@ static int load_cond(struct ld *l, const struct runbook_tree_node *n, struct run
         }
         if (!ok)
             return ERR(l, opv, "InvalidChoice", "%s: expected a %s operand, found %s", opk->text,
-                       c->op == RUNBOOK_OP_BOOLEAN_EQUALS ? "boolean"
+                       c->op == RUNBOOK_OP_BOOLEAN_EQUALS   ? "boolean"
                        : c->op >= RUNBOOK_OP_NUMERIC_EQUALS ? "numeric"
-                                                              : "string",
+                                                            : "string",
                        kind_name(opv));
     }
     c->variable = strdup(var->text);
@@ -1645,7 +1681,7 @@ static int load_cond(struct ld *l, const struct runbook_tree_node *n, struct run
 static int load_branch(struct ld *l, struct runbook_step *st, int self,
                        const struct runbook_tree_node *in_node)
 {
-    static const char *const keys[] = {"Choices", "Default", NULL};
+    static const char *const keys[] = { "Choices", "Default", NULL };
     const struct runbook_tree_node *ch, *def;
     size_t i;
     int rc;
@@ -1683,9 +1719,10 @@ static int load_branch(struct ld *l, struct runbook_step *st, int self,
     return 0;
 }
 
-static int load_outputs_decl(struct ld *l, struct runbook_step *st, const struct runbook_tree_node *n)
+static int load_outputs_decl(struct ld *l, struct runbook_step *st,
+                             const struct runbook_tree_node *n)
 {
-    static const char *const keys[] = {"Name", "Selector", "Type", NULL};
+    static const char *const keys[] = { "Name", "Selector", "Type", NULL };
     size_t i, j;
     int rc;
 
@@ -1809,8 +1846,8 @@ static int load_step_names(struct ld *l, const struct runbook_tree_node *seq)
     if (seq->type != RUNBOOK_TREE_SEQ || seq->n == 0)
         return ERR(l, seq, "InvalidType", "mainSteps: expected a non-empty list of steps");
     if (seq->n > RUNBOOK_MAX_STEPS)
-        return err_lc(l, CORDON_ETOOBIG, "TooMany", seq->line, seq->column,
-                      "more than %d steps", RUNBOOK_MAX_STEPS);
+        return err_lc(l, CORDON_ETOOBIG, "TooMany", seq->line, seq->column, "more than %d steps",
+                      RUNBOOK_MAX_STEPS);
     doc->steps = calloc(seq->n, sizeof(*doc->steps));
     if (!doc->steps)
         return CORDON_ENOMEM;
@@ -1834,8 +1871,9 @@ static int load_step_names(struct ld *l, const struct runbook_tree_node *seq)
                        name->text, RUNBOOK_NAME_MAX);
         for (j = 0; j < i; j++)
             if (strcmp(doc->steps[j].name, name->text) == 0)
-                return ERR(l, name, "DuplicateName", "step name '%s' is used twice (first at line %d)",
-                           name->text, doc->steps[j].line);
+                return ERR(l, name, "DuplicateName",
+                           "step name '%s' is used twice (first at line %d)", name->text,
+                           doc->steps[j].line);
         st->name = strdup(name->text);
         if (!st->name)
             return CORDON_ENOMEM;
@@ -1849,8 +1887,7 @@ static int load_step_names(struct ld *l, const struct runbook_tree_node *seq)
                 return ERR(l, action, "InvalidAction",
                            "action '%s': expected aws: followed by 3-25 letters (supported: %s)",
                            action->text, supported_actions);
-            return err_lc(l, CORDON_EUNSUPPORTED, "UnsupportedAction", action->line,
-                          action->column,
+            return err_lc(l, CORDON_EUNSUPPORTED, "UnsupportedAction", action->line, action->column,
                           "action '%s' is not supported by Cordon; supported actions: %s",
                           action->text, supported_actions);
         }
@@ -1861,10 +1898,11 @@ static int load_step_names(struct ld *l, const struct runbook_tree_node *seq)
 /* Pass 2a: everything but references (which need every step's outputs). */
 static int load_step(struct ld *l, size_t idx, const struct runbook_tree_node *s)
 {
-    static const char *const keys[] = {"name",       "action",    "inputs",  "description",
-                                       "maxAttempts", "timeoutSeconds", "onFailure", "onCancel",
-                                       "isEnd",      "nextStep",  "isCritical", "outputs",
-                                       NULL};
+    static const char *const keys[] = { "name",        "action",      "inputs",
+                                        "description", "maxAttempts", "timeoutSeconds",
+                                        "onFailure",   "onCancel",    "isEnd",
+                                        "nextStep",    "isCritical",  "outputs",
+                                        NULL };
     struct runbook_doc *doc = l->doc;
     struct runbook_step *st = &doc->steps[idx];
     const struct runbook_tree_node *n, *in_node;
@@ -1902,8 +1940,9 @@ static int load_step(struct ld *l, size_t idx, const struct runbook_tree_node *s
         if ((rc = flow_target(l, n, "onFailure", true, &st->on_failure, &st->on_failure_step)))
             return rc;
         if (st->on_failure_step == (int)idx)
-            return ERR(l, n, "InvalidValue", "onFailure: a step cannot be its own failure path "
-                                             "(use maxAttempts to retry)");
+            return ERR(l, n, "InvalidValue",
+                       "onFailure: a step cannot be its own failure path "
+                       "(use maxAttempts to retry)");
     }
     n = runbook_tree_get(s, "onCancel");
     if (n) {
@@ -2121,9 +2160,9 @@ static uint64_t fnv1a(const char *s, size_t len)
 int runbook_doc_load(struct runbook_doc **out, const char *src, size_t len, const char *file,
                      const struct runbook_doc_options *opt, struct cordon_diag *diag)
 {
-    static const char *const keys[] = {"schemaVersion", "description", "assumeRole", "parameters",
-                                       "variables",     "mainSteps",   "outputs",    "files",
-                                       NULL};
+    static const char *const keys[] = { "schemaVersion", "description", "assumeRole",
+                                        "parameters",    "variables",   "mainSteps",
+                                        "outputs",       "files",       NULL };
     struct runbook_tree tree;
     struct runbook_doc *doc = NULL;
     struct ld l;

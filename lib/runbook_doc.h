@@ -26,25 +26,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RUNBOOK_DOC_MAX_BYTES (1024 * 1024) /* default document size cap */
-#define RUNBOOK_DOC_MAX_DEPTH 32            /* nesting levels of mappings/sequences */
-#define RUNBOOK_DOC_MAX_NODES 100000        /* YAML nodes, aliases expanded */
-#define RUNBOOK_MAX_STEPS 200
-#define RUNBOOK_MAX_PARAMS 100
-#define RUNBOOK_MAX_VARIABLES 100
-#define RUNBOOK_MAX_STEP_OUTPUTS 50
-#define RUNBOOK_MAX_CHOICES 50
-#define RUNBOOK_NAME_MAX 128 /* step, parameter, variable and output names */
-#define RUNBOOK_MAX_ATTEMPTS 10
-#define RUNBOOK_SCRIPT_MAX_SECONDS 600
-#define RUNBOOK_FUNCTION_MAX_SECONDS 300
-#define RUNBOOK_DEFAULT_ACTION_SECONDS 3600 /* api, http, mqtt, quarantine, notify */
-#define RUNBOOK_SLEEP_MAX_SECONDS 604799
+#define RUNBOOK_DOC_MAX_BYTES           (1024 * 1024) /* default document size cap */
+#define RUNBOOK_DOC_MAX_DEPTH           32            /* nesting levels of mappings/sequences */
+#define RUNBOOK_DOC_MAX_NODES           100000        /* YAML nodes, aliases expanded */
+#define RUNBOOK_MAX_STEPS               200
+#define RUNBOOK_MAX_PARAMS              100
+#define RUNBOOK_MAX_VARIABLES           100
+#define RUNBOOK_MAX_STEP_OUTPUTS        50
+#define RUNBOOK_MAX_CHOICES             50
+#define RUNBOOK_NAME_MAX                128 /* step, parameter, variable and output names */
+#define RUNBOOK_MAX_ATTEMPTS            10
+#define RUNBOOK_SCRIPT_MAX_SECONDS      600
+#define RUNBOOK_FUNCTION_MAX_SECONDS    300
+#define RUNBOOK_DEFAULT_ACTION_SECONDS  3600 /* api, http, mqtt, quarantine, notify */
+#define RUNBOOK_SLEEP_MAX_SECONDS       604799
 #define RUNBOOK_APPROVE_DEFAULT_SECONDS (7 * 86400)
-#define RUNBOOK_APPROVE_MAX_SECONDS (30 * 86400)
-#define RUNBOOK_APPROVERS_MAX 10
-#define RUNBOOK_APPROVE_MESSAGE_MAX 4096
-#define RUNBOOK_CANCEL_PATH_SECONDS 120
+#define RUNBOOK_APPROVE_MAX_SECONDS     (30 * 86400)
+#define RUNBOOK_APPROVERS_MAX           10
+#define RUNBOOK_APPROVE_MESSAGE_MAX     4096
+#define RUNBOOK_CANCEL_PATH_SECONDS     120
 
 /* Parameter, variable and output types (§17.2). */
 enum runbook_type {
@@ -99,9 +99,9 @@ enum runbook_op {
 
 struct runbook_cond {
     enum runbook_op op;
-    char *variable;               /* leaf: the Variable template, e.g. "{{ Step.Out }}" */
-    json_t *value;                /* leaf: the operand (may hold a template string) */
-    struct runbook_cond *kids;    /* And/Or: n kids; Not: 1 kid */
+    char *variable;            /* leaf: the Variable template, e.g. "{{ Step.Out }}" */
+    json_t *value;             /* leaf: the operand (may hold a template string) */
+    struct runbook_cond *kids; /* And/Or: n kids; Not: 1 kid */
     size_t nkids;
 };
 
@@ -147,8 +147,8 @@ struct runbook_step {
     int on_failure_step; /* index when RUNBOOK_ON_FAILURE_STEP, else -1 */
     int on_cancel_step;  /* index for onCancel step:X, -1 for Abort */
     bool is_end;
-    int next_step;       /* explicit nextStep index, -1 when not set */
-    bool is_critical;    /* effective value (§17.3) */
+    int next_step;    /* explicit nextStep index, -1 when not set */
+    bool is_critical; /* effective value (§17.3) */
     bool is_critical_explicit;
     struct runbook_output_decl *outputs;
     size_t noutputs;
@@ -170,7 +170,7 @@ struct runbook_doc {
     size_t nsteps;
     char **outputs; /* execution outputs, "Step.Output" */
     size_t noutputs;
-    json_t *files; /* `files` as written (object) or NULL */
+    json_t *files;        /* `files` as written (object) or NULL */
     uint64_t fingerprint; /* FNV-1a of the source bytes, checked on restore */
 };
 

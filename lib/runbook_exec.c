@@ -12,7 +12,7 @@
 #include <time.h>
 
 #define STATE_VERSION 1
-#define LOCAL_ID (RUNBOOK_EFFECT_ID_MAX + 64)
+#define LOCAL_ID      (RUNBOOK_EFFECT_ID_MAX + 64)
 
 /* Why the current step is "busy": what the machine waits for. */
 enum wait_kind {
@@ -33,9 +33,9 @@ struct runbook_exec {
     enum runbook_status status;
     int64_t start_ms, end_ms;
     json_t *params;
-    json_t *outputs;  /* "Step.Output" -> value */
-    json_t *vars;     /* name -> value */
-    json_t *records;  /* step execution records */
+    json_t *outputs; /* "Step.Output" -> value */
+    json_t *vars;    /* name -> value */
+    json_t *records; /* step execution records */
     json_t *exec_outputs;
     char failure[512];
 
@@ -46,10 +46,10 @@ struct runbook_exec {
     enum wait_kind wait;
     char effect_id[RUNBOOK_EFFECT_ID_MAX];
     enum runbook_effect_kind effect_kind;
-    json_t *effect_args; /* args of the in-flight action (for retries) */
-    int64_t deadline_ms; /* attempt / approval / pause timeout, 0 none */
-    int64_t wake_ms;     /* sleep end, 0 none */
-    json_t *approvals;   /* decisions of the current aws:approve */
+    json_t *effect_args;  /* args of the in-flight action (for retries) */
+    int64_t deadline_ms;  /* attempt / approval / pause timeout, 0 none */
+    int64_t wake_ms;      /* sleep end, 0 none */
+    json_t *approvals;    /* decisions of the current aws:approve */
     int interactive_next; /* step to run on Resume in interactive mode, -1 = finish */
 
     bool critical_failed;
@@ -63,10 +63,10 @@ struct runbook_exec {
 /* ---------------------------------------------------------------------- */
 
 static const char *const status_names[] = {
-    [RUNBOOK_STATUS_PENDING] = "Pending",       [RUNBOOK_STATUS_IN_PROGRESS] = "InProgress",
-    [RUNBOOK_STATUS_WAITING] = "Waiting",       [RUNBOOK_STATUS_SUCCESS] = "Success",
-    [RUNBOOK_STATUS_TIMED_OUT] = "TimedOut",    [RUNBOOK_STATUS_CANCELLING] = "Cancelling",
-    [RUNBOOK_STATUS_CANCELLED] = "Cancelled",   [RUNBOOK_STATUS_FAILED] = "Failed",
+    [RUNBOOK_STATUS_PENDING] = "Pending",     [RUNBOOK_STATUS_IN_PROGRESS] = "InProgress",
+    [RUNBOOK_STATUS_WAITING] = "Waiting",     [RUNBOOK_STATUS_SUCCESS] = "Success",
+    [RUNBOOK_STATUS_TIMED_OUT] = "TimedOut",  [RUNBOOK_STATUS_CANCELLING] = "Cancelling",
+    [RUNBOOK_STATUS_CANCELLED] = "Cancelled", [RUNBOOK_STATUS_FAILED] = "Failed",
 };
 
 const char *runbook_status_name(enum runbook_status s)
@@ -94,12 +94,18 @@ bool runbook_status_terminal(enum runbook_status s)
 }
 
 static const char *const effect_names[] = {
-    [RUNBOOK_EFFECT_RUN_SCRIPT] = "RUN_SCRIPT",   [RUNBOOK_EFFECT_INVOKE_FUNCTION] = "INVOKE_FUNCTION",
-    [RUNBOOK_EFFECT_CALL_API] = "CALL_API",       [RUNBOOK_EFFECT_HTTP_REQUEST] = "HTTP_REQUEST",
-    [RUNBOOK_EFFECT_PUBLISH_MQTT] = "PUBLISH_MQTT", [RUNBOOK_EFFECT_QUARANTINE] = "QUARANTINE",
-    [RUNBOOK_EFFECT_RELEASE] = "RELEASE",         [RUNBOOK_EFFECT_NOTIFY] = "NOTIFY",
-    [RUNBOOK_EFFECT_WAIT_UNTIL] = "WAIT_UNTIL",   [RUNBOOK_EFFECT_WAIT_SIGNAL] = "WAIT_SIGNAL",
-    [RUNBOOK_EFFECT_CANCEL] = "CANCEL",           [RUNBOOK_EFFECT_STATUS] = "STATUS",
+    [RUNBOOK_EFFECT_RUN_SCRIPT] = "RUN_SCRIPT",
+    [RUNBOOK_EFFECT_INVOKE_FUNCTION] = "INVOKE_FUNCTION",
+    [RUNBOOK_EFFECT_CALL_API] = "CALL_API",
+    [RUNBOOK_EFFECT_HTTP_REQUEST] = "HTTP_REQUEST",
+    [RUNBOOK_EFFECT_PUBLISH_MQTT] = "PUBLISH_MQTT",
+    [RUNBOOK_EFFECT_QUARANTINE] = "QUARANTINE",
+    [RUNBOOK_EFFECT_RELEASE] = "RELEASE",
+    [RUNBOOK_EFFECT_NOTIFY] = "NOTIFY",
+    [RUNBOOK_EFFECT_WAIT_UNTIL] = "WAIT_UNTIL",
+    [RUNBOOK_EFFECT_WAIT_SIGNAL] = "WAIT_SIGNAL",
+    [RUNBOOK_EFFECT_CANCEL] = "CANCEL",
+    [RUNBOOK_EFFECT_STATUS] = "STATUS",
 };
 
 const char *runbook_effect_kind_name(enum runbook_effect_kind k)
@@ -533,8 +539,8 @@ static int eval_outputs(struct runbook_exec *x, const struct runbook_step *st, c
             return CORDON_EINVAL;
         }
         if (!runbook_type_check(d->type, v)) {
-            snprintf(err, errlen, "output '%s': selector %s gave a value that is not a %s",
-                     d->name, d->selector, runbook_type_name(d->type));
+            snprintf(err, errlen, "output '%s': selector %s gave a value that is not a %s", d->name,
+                     d->selector, runbook_type_name(d->type));
             return CORDON_EINVAL;
         }
         snprintf(key, sizeof(key), "%s.%s", st->name, d->name);
@@ -562,8 +568,8 @@ static int set_builtin_output(struct runbook_exec *x, const struct runbook_step 
  * The current step succeeded with `resp` (the response the selectors read,
  * may be NULL). `branch_next` is the chosen step for aws:branch (-1 none).
  */
-static int step_succeeded(struct runbook_exec *x, int64_t now, const json_t *resp,
-                          int branch_next, struct runbook_effects *out)
+static int step_succeeded(struct runbook_exec *x, int64_t now, const json_t *resp, int branch_next,
+                          struct runbook_effects *out)
 {
     const struct runbook_step *st = cur_step(x);
     json_t *rec_outputs = json_object();
@@ -615,7 +621,8 @@ static int step_succeeded(struct runbook_exec *x, int64_t now, const json_t *res
         else if (st->is_end)
             next = -1;
         else
-            next = st->next_step >= 0 ? st->next_step : (x->cur + 1 < (int)x->doc->nsteps ? x->cur + 1 : -1);
+            next = st->next_step >= 0 ? st->next_step
+                                      : (x->cur + 1 < (int)x->doc->nsteps ? x->cur + 1 : -1);
     } else if (st->is_end) {
         next = -1;
     } else if (st->next_step >= 0) {
@@ -690,8 +697,8 @@ static int step_failed(struct runbook_exec *x, int64_t now, const char *msg, con
     switch (st->on_failure) {
     case RUNBOOK_ON_FAILURE_ABORT: {
         char why[700];
-        snprintf(why, sizeof(why), "step %s %s: %s", st->name,
-                 timed_out ? "timed out" : "failed", msg);
+        snprintf(why, sizeof(why), "step %s %s: %s", st->name, timed_out ? "timed out" : "failed",
+                 msg);
         x->abort_status = sst;
         return finish(x, now, sst, why, out);
     }
@@ -723,12 +730,12 @@ static int build_action(struct runbook_exec *x, const struct runbook_step *st, c
                 return CORDON_EINVAL;
             }
         }
-        a = json_pack("{s:O?, s:O?, s:O?, s:O?, s:O}", "runtime", json_object_get(in, "Runtime"),
+        v = json_object_get(in, "InputPayload");
+        a = json_pack("{s:O?, s:O?, s:O?, s:O?, s:o}", "runtime", json_object_get(in, "Runtime"),
                       "handler", json_object_get(in, "Handler"), "script",
-                      json_object_get(in, "Script"), "attachment", json_object_get(in, "Attachment"),
-                      "inputPayload",
-                      json_object_get(in, "InputPayload") ? json_object_get(in, "InputPayload")
-                                                          : json_object());
+                      json_object_get(in, "Script"), "attachment",
+                      json_object_get(in, "Attachment"), "inputPayload",
+                      v ? json_deep_copy(v) : json_object());
         if (a && json_object_get(in, "Attachment") && x->doc->files)
             json_object_set(a, "attachmentInfo",
                             json_object_get(x->doc->files,
@@ -777,7 +784,7 @@ static int build_action(struct runbook_exec *x, const struct runbook_step *st, c
     case RUNBOOK_ACTION_RELEASE_THING: {
         json_t *things = json_array();
         x->effect_kind = st->action == RUNBOOK_ACTION_QUARANTINE_THING ? RUNBOOK_EFFECT_QUARANTINE
-                                                                        : RUNBOOK_EFFECT_RELEASE;
+                                                                       : RUNBOOK_EFFECT_RELEASE;
         if ((v = json_object_get(in, "ThingNames")))
             json_array_extend(things, (json_t *)v);
         else if ((v = json_object_get(in, "ThingName")))
@@ -788,8 +795,9 @@ static int build_action(struct runbook_exec *x, const struct runbook_step *st, c
                      st->action == RUNBOOK_ACTION_QUARANTINE_THING ? "quarantine" : "release");
             return CORDON_EINVAL;
         }
-        a = json_pack("{s:o, s:O?, s:O?}", "things", things, "reason", json_object_get(in, "Reason"),
-                      "incidentId", json_object_get(in, "IncidentId"));
+        a = json_pack("{s:o, s:O?, s:O?}", "things", things, "reason",
+                      json_object_get(in, "Reason"), "incidentId",
+                      json_object_get(in, "IncidentId"));
         break;
     }
     case RUNBOOK_ACTION_NOTIFY:
@@ -815,14 +823,12 @@ static int build_action(struct runbook_exec *x, const struct runbook_step *st, c
         } else if (body) {
             btxt = json_incref((json_t *)body);
         }
-        a = json_pack("{s:s, s:s, s:O, s:o?}", "method",
+        v = json_object_get(in, "Headers");
+        a = json_pack("{s:s, s:s, s:o, s:o?}", "method",
                       json_string_value(json_object_get(in, "Method"))
                           ? json_string_value(json_object_get(in, "Method"))
                           : "GET",
-                      "url", url, "headers",
-                      json_object_get(in, "Headers") ? json_object_get(in, "Headers")
-                                                     : json_object(),
-                      "body", btxt);
+                      "url", url, "headers", v ? json_deep_copy(v) : json_object(), "body", btxt);
         break;
     }
     case RUNBOOK_ACTION_PUBLISH_MQTT: {
@@ -900,8 +906,9 @@ static int emit_wait_signal(struct runbook_exec *x, struct runbook_effects *out)
     if (st->action == RUNBOOK_ACTION_APPROVE) {
         json_t *in = r ? json_object_get(r, "Inputs") : NULL;
         const json_t *appr = json_object_get(in, "Approvers");
-        args = json_pack("{s:[s,s], s:O, s:I, s:O?, s:O?}", "signals", "Approve", "Reject",
-                         "approvers", appr ? appr : json_array(), "minRequiredApprovals",
+        args = json_pack("{s:[s,s], s:o, s:I, s:O?, s:O?}", "signals", "Approve", "Reject",
+                         "approvers", appr ? json_deep_copy(appr) : json_array(),
+                         "minRequiredApprovals",
                          json_object_get(in, "MinRequiredApprovals")
                              ? json_integer_value(json_object_get(in, "MinRequiredApprovals"))
                              : (json_int_t)1,
@@ -928,7 +935,7 @@ static int emit_deadline(struct runbook_exec *x, const char *suffix, int64_t due
 static int start_step(struct runbook_exec *x, int idx, int64_t now, struct runbook_effects *out)
 {
     const struct runbook_step *st = &x->doc->steps[idx];
-    struct lookup_ctx lc = {x, now, false};
+    struct lookup_ctx lc = { x, now, false };
     char sid[LOCAL_ID], err[600], ofb[16];
     json_t *rec, *in = NULL, *desc = NULL;
     int rc;
@@ -944,12 +951,12 @@ static int start_step(struct runbook_exec *x, int idx, int64_t now, struct runbo
     x->attempt = 1;
     json_array_clear(x->approvals);
     snprintf(sid, sizeof(sid), "%s/%d/%s", x->id, x->seq, st->name);
-    rec = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:s, s:b, s:b, s:i}", "StepName",
-                    st->name, "Action", runbook_action_name(st->action), "StepExecutionId", sid,
-                    "StepStatus", "InProgress", "ExecutionStartTime", (json_int_t)now,
-                    "MaxAttempts", st->max_attempts, "TimeoutSeconds", st->timeout_seconds,
-                    "OnFailure", on_failure_text(st, ofb, sizeof(ofb)), "IsEnd", st->is_end,
-                    "IsCritical", st->is_critical, "Attempts", 1);
+    rec = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:i, s:s, s:b, s:b, s:i}", "StepName", st->name,
+                    "Action", runbook_action_name(st->action), "StepExecutionId", sid, "StepStatus",
+                    "InProgress", "ExecutionStartTime", (json_int_t)now, "MaxAttempts",
+                    st->max_attempts, "TimeoutSeconds", st->timeout_seconds, "OnFailure",
+                    on_failure_text(st, ofb, sizeof(ofb)), "IsEnd", st->is_end, "IsCritical",
+                    st->is_critical, "Attempts", 1);
     if (!rec || json_array_append_new(x->records, rec))
         return CORDON_ENOMEM;
     x->rec = (int)json_array_size(x->records) - 1;
@@ -1022,7 +1029,8 @@ static int start_step(struct runbook_exec *x, int idx, int64_t now, struct runbo
             return step_failed(x, now, "Approvers: expected 1 to 10 approvers", "InputValidation",
                                "Action", false, false, out);
         if (m && (json_integer_value(m) < 1 || json_integer_value(m) > (json_int_t)nap))
-            return step_failed(x, now, "MinRequiredApprovals: expected 1 to the number of Approvers",
+            return step_failed(x, now,
+                               "MinRequiredApprovals: expected 1 to the number of Approvers",
                                "InputValidation", "Action", false, false, out);
         if (msg && json_string_length(msg) > RUNBOOK_APPROVE_MESSAGE_MAX)
             return step_failed(x, now, "Message: longer than 4096 characters", "InputValidation",
@@ -1051,7 +1059,8 @@ static int start_step(struct runbook_exec *x, int idx, int64_t now, struct runbo
             wake = now + (int64_t)(secs * 1000.0);
         } else {
             if (!ts || timestamp_parse(json_string_value(ts), &wake)) {
-                snprintf(err, sizeof(err), "Timestamp: expected ISO-8601 like 2026-01-01T00:00:00Z");
+                snprintf(err, sizeof(err),
+                         "Timestamp: expected ISO-8601 like 2026-01-01T00:00:00Z");
                 json_decref(in);
                 return step_failed(x, now, err, "InputValidation", "Action", false, false, out);
             }
@@ -1213,7 +1222,7 @@ int runbook_exec_on_timer(struct runbook_exec *x, int64_t now_ms, struct runbook
                  action ? "the attempt" : runbook_action_name(st->action), st->timeout_seconds);
         if (st->action == RUNBOOK_ACTION_APPROVE) {
             json_t *r = cur_rec(x), *o = json_pack("{s:s, s:O}", "ApprovalStatus", "Waiting",
-                                                    "ApproverDecisions", x->approvals);
+                                                   "ApproverDecisions", x->approvals);
             if (r && o)
                 json_object_set(r, "Outputs", o);
             json_decref(o);
@@ -1412,8 +1421,8 @@ int runbook_exec_next_deadline(const struct runbook_exec *x, int64_t *due_ms)
 /* Persistence                                                             */
 /* ---------------------------------------------------------------------- */
 
-static const char *const wait_names[] = {"none", "action", "sleep", "pause", "approve",
-                                         "interactive"};
+static const char *const wait_names[] = { "none",  "action",  "sleep",
+                                          "pause", "approve", "interactive" };
 
 int runbook_exec_to_json(const struct runbook_exec *x, json_t **out)
 {
@@ -1437,11 +1446,11 @@ int runbook_exec_to_json(const struct runbook_exec *x, json_t **out)
             json_pack("{s:s?, s:i, s:i, s:i, s:s, s:s, s:s, s:O?, s:I, s:I, s:O, s:s?, s:b, s:s,"
                       " s:b, s:I}",
                       "step", x->cur >= 0 ? x->doc->steps[x->cur].name : NULL, "record", x->rec,
-                      "attempt", x->attempt, "seq", x->seq, "wait", wait_names[x->wait],
-                      "effectId", x->effect_id, "effectKind",
-                      runbook_effect_kind_name(x->effect_kind), "effectArgs", x->effect_args,
-                      "deadlineMs", (json_int_t)x->deadline_ms, "wakeMs", (json_int_t)x->wake_ms,
-                      "approvals", x->approvals, "interactiveNext",
+                      "attempt", x->attempt, "seq", x->seq, "wait", wait_names[x->wait], "effectId",
+                      x->effect_id, "effectKind", runbook_effect_kind_name(x->effect_kind),
+                      "effectArgs", x->effect_args, "deadlineMs", (json_int_t)x->deadline_ms,
+                      "wakeMs", (json_int_t)x->wake_ms, "approvals", x->approvals,
+                      "interactiveNext",
                       x->interactive_next >= 0 ? x->doc->steps[x->interactive_next].name : NULL,
                       "criticalFailed", x->critical_failed, "abortStatus",
                       runbook_status_name(x->abort_status), "cancelPath", x->cancel_path,
@@ -1482,7 +1491,8 @@ int runbook_exec_from_json(struct runbook_exec **out, const struct runbook_doc *
 
     *out = NULL;
     cordon_diag_clear(diag);
-    if (!json_is_object(state) || json_integer_value(json_object_get(state, "version")) != STATE_VERSION)
+    if (!json_is_object(state) ||
+        json_integer_value(json_object_get(state, "version")) != STATE_VERSION)
         return restore_fail(NULL, diag, "unknown version");
     snprintf(fp, sizeof(fp), "%016" PRIx64, doc->fingerprint);
     s = json_string_value(json_object_get(state, "documentFingerprint"));

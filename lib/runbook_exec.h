@@ -41,10 +41,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RUNBOOK_EXEC_ID_MAX 128         /* execution id: [A-Za-z0-9_.-]{1,128} */
-#define RUNBOOK_EFFECT_ID_MAX 320
-#define RUNBOOK_MAX_STEP_EXECUTIONS 1000 /* bounds backward nextStep loops */
-#define RUNBOOK_RESPONSE_MAX_BYTES (200 * 1024) /* response JSON fed back */
+#define RUNBOOK_EXEC_ID_MAX         128 /* execution id: [A-Za-z0-9_.-]{1,128} */
+#define RUNBOOK_EFFECT_ID_MAX       320
+#define RUNBOOK_MAX_STEP_EXECUTIONS 1000         /* bounds backward nextStep loops */
+#define RUNBOOK_RESPONSE_MAX_BYTES  (200 * 1024) /* response JSON fed back */
 
 /* Execution and step statuses (§17.8). */
 enum runbook_status {
@@ -98,7 +98,7 @@ const char *runbook_effect_kind_name(enum runbook_effect_kind k);
 
 struct runbook_effect {
     enum runbook_effect_kind kind;
-    char id[RUNBOOK_EFFECT_ID_MAX]; /* idempotency key */
+    char id[RUNBOOK_EFFECT_ID_MAX];  /* idempotency key */
     char step[RUNBOOK_NAME_MAX + 1]; /* step name ("" for execution-level) */
     int attempt;                     /* 1-based; 0 when not an attempt */
     int64_t timeout_ms;              /* actions: give up after this long (0 = none) */

@@ -240,8 +240,7 @@ int runbook_template_render(const json_t *in, runbook_template_lookup_fn lookup,
     *out = NULL;
     switch (json_typeof(in)) {
     case JSON_STRING:
-        return runbook_template_render_string(json_string_value(in), lookup, ctx, out, err,
-                                              errlen);
+        return runbook_template_render_string(json_string_value(in), lookup, ctx, out, err, errlen);
     case JSON_ARRAY: {
         size_t i;
         res = json_array();

@@ -57,8 +57,8 @@ bool runbook_template_has(const char *s);
  * Resolve one reference: set *value to a new reference (caller decrefs) and
  * return 0, or return a negative code with a message in err.
  */
-typedef int (*runbook_template_lookup_fn)(void *ctx, const struct runbook_ref *ref,
-                                          json_t **value, char *err, size_t errlen);
+typedef int (*runbook_template_lookup_fn)(void *ctx, const struct runbook_ref *ref, json_t **value,
+                                          char *err, size_t errlen);
 
 /* Render a string by the rules above. *out is a new reference. */
 int runbook_template_render_string(const char *s, runbook_template_lookup_fn lookup, void *ctx,

@@ -121,11 +121,11 @@ static bool match_any(const char *s, const char *const *words)
 /* YAML 1.2 core schema for plain scalars (what JSON numbers and literals are too). */
 static enum runbook_tree_scalar resolve_plain(const char *s)
 {
-    static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
-    static const char *const bools[] = {"true", "True", "TRUE", "false", "False", "FALSE", NULL};
-    static const char *const special[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF",
-                                          "-.inf", "-.Inf", "-.INF", ".nan", ".NaN", ".NAN",
-                                          NULL};
+    static const char *const nulls[] = { "", "~", "null", "Null", "NULL", NULL };
+    static const char *const bools[] = { "true", "True", "TRUE", "false", "False", "FALSE", NULL };
+    static const char *const special[] = { ".inf",  ".Inf",  ".INF",  "+.inf", "+.Inf",
+                                           "+.INF", "-.inf", "-.Inf", "-.INF", ".nan",
+                                           ".NaN",  ".NAN",  NULL };
     const char *p = s;
     bool digits = false, dot = false, exp = false;
 
@@ -211,8 +211,7 @@ static int attach(struct parse_ctx *c, struct runbook_tree_node *child)
         for (i = 0; i < top->n; i += 2) {
             if (strcmp(top->items[i]->text, child->text) == 0) {
                 tree_err(t, c->diag, "DuplicateKey", child->line, child->column,
-                         "duplicate key '%s' (first at line %d)", child->text,
-                         top->items[i]->line);
+                         "duplicate key '%s' (first at line %d)", child->text, top->items[i]->line);
                 return CORDON_EINVAL;
             }
         }
@@ -339,8 +338,8 @@ static int on_event(struct parse_ctx *c, struct fy_event *e, int *docs)
         /* An alias to a collection still open on the stack would be a cycle. */
         for (int i = 0; i < c->depth; i++) {
             if (c->stack[i] == a->node) {
-                tree_err(t, c->diag, "RecursiveAlias", m ? m->line + 1 : 0,
-                         m ? m->column + 1 : 0, "an alias may not refer to its own parent");
+                tree_err(t, c->diag, "RecursiveAlias", m ? m->line + 1 : 0, m ? m->column + 1 : 0,
+                         "an alias may not refer to its own parent");
                 return CORDON_EINVAL;
             }
         }
@@ -351,14 +350,14 @@ static int on_event(struct parse_ctx *c, struct fy_event *e, int *docs)
         n = node_new(t, e->type == FYET_MAPPING_START ? RUNBOOK_TREE_MAP : RUNBOOK_TREE_SEQ, e);
         if (!n)
             return CORDON_ENOMEM;
-        rc = check_tag(c, e->type == FYET_MAPPING_START ? e->mapping_start.tag
-                                                        : e->sequence_start.tag,
+        rc = check_tag(c,
+                       e->type == FYET_MAPPING_START ? e->mapping_start.tag : e->sequence_start.tag,
                        n, &force_string);
         if (rc)
             return rc;
-        rc = anchor_add(c, e->type == FYET_MAPPING_START ? e->mapping_start.anchor
-                                                         : e->sequence_start.anchor,
-                        n);
+        rc = anchor_add(
+            c, e->type == FYET_MAPPING_START ? e->mapping_start.anchor : e->sequence_start.anchor,
+            n);
         if (rc)
             return rc;
         rc = attach(c, n);
@@ -453,9 +452,8 @@ int runbook_tree_parse(struct runbook_tree *tree, const char *src, size_t len, c
     if (fy_parser_get_stream_error(fyp)) {
         void *it = NULL;
         struct fy_diag_error *de = fy_diag_errors_iterate(fyd, &it);
-        tree_err(tree, diag, "InvalidYaml", de ? de->line : 0, de ? de->column : 0,
-                 "%s: %s", json ? "invalid JSON" : "invalid YAML",
-                 de && de->msg ? de->msg : "syntax error");
+        tree_err(tree, diag, "InvalidYaml", de ? de->line : 0, de ? de->column : 0, "%s: %s",
+                 json ? "invalid JSON" : "invalid YAML", de && de->msg ? de->msg : "syntax error");
         rc = CORDON_EINVAL;
         goto out;
     }

@@ -108,8 +108,8 @@ static void test_bad_fixtures(void **state)
         snprintf(prefix, sizeof(prefix), "%s:%d:%d: ", de->d_name, line, col);
         if (d.line != line || d.column != col || strcmp(d.code, code) != 0 ||
             strncmp(d.message, prefix, strlen(prefix)) != 0 || !strstr(d.message, text))
-            fail_msg("%s: expected %d:%d %s '%s'\n  got %d:%d %s '%s'", de->d_name, line, col,
-                     code, text, d.line, d.column, d.code, d.message);
+            fail_msg("%s: expected %d:%d %s '%s'\n  got %d:%d %s '%s'", de->d_name, line, col, code,
+                     text, d.line, d.column, d.code, d.message);
         free(src);
         free(exp);
         checked++;
@@ -166,13 +166,14 @@ static void test_json_document(void **state)
 
 static void test_is_critical_defaults(void **state)
 {
-    struct runbook_doc *doc = must_load("schemaVersion: '0.3'\n"
-                                        "mainSteps:\n"
-                                        "  - { name: A, action: aws:pause, inputs: {} }\n"
-                                        "  - { name: B, action: aws:pause, inputs: {}, onFailure: Continue }\n"
-                                        "  - { name: C, action: aws:pause, inputs: {}, onFailure: Continue, isCritical: true }\n"
-                                        "  - { name: D, action: aws:pause, inputs: {}, onFailure: 'step:A', isCritical: false }\n"
-                                        "  - { name: E, action: aws:pause, inputs: {}, onFailure: 'step:A' }\n");
+    struct runbook_doc *doc = must_load(
+        "schemaVersion: '0.3'\n"
+        "mainSteps:\n"
+        "  - { name: A, action: aws:pause, inputs: {} }\n"
+        "  - { name: B, action: aws:pause, inputs: {}, onFailure: Continue }\n"
+        "  - { name: C, action: aws:pause, inputs: {}, onFailure: Continue, isCritical: true }\n"
+        "  - { name: D, action: aws:pause, inputs: {}, onFailure: 'step:A', isCritical: false }\n"
+        "  - { name: E, action: aws:pause, inputs: {}, onFailure: 'step:A' }\n");
 
     (void)state;
     assert_true(doc->steps[0].is_critical);
@@ -225,36 +226,37 @@ static void test_cycles(void **state)
 
 static void test_parameter_typing(void **state)
 {
-    struct runbook_doc *doc = must_load("schemaVersion: '0.3'\n"
-                                        "parameters:\n"
-                                        "  Flag: { type: Boolean }\n"
-                                        "  Count: { type: Integer, default: 1 }\n"
-                                        "  Name: { type: String, allowedPattern: '^[a-z]\\d+$', default: a1, maxChars: 5 }\n"
-                                        "  Mode: { type: String, allowedValues: [on, off], default: 'on' }\n"
-                                        "  Ids: { type: StringList, minItems: 1, maxItems: 2, default: [x] }\n"
-                                        "  Tags: { type: StringMap, default: {} }\n"
-                                        "  Rows: { type: MapList, default: [] }\n"
-                                        "mainSteps:\n"
-                                        "  - { name: P, action: aws:pause, inputs: {} }\n");
+    struct runbook_doc *doc = must_load(
+        "schemaVersion: '0.3'\n"
+        "parameters:\n"
+        "  Flag: { type: Boolean }\n"
+        "  Count: { type: Integer, default: 1 }\n"
+        "  Name: { type: String, allowedPattern: '^[a-z]\\d+$', default: a1, maxChars: 5 }\n"
+        "  Mode: { type: String, allowedValues: [on, off], default: 'on' }\n"
+        "  Ids: { type: StringList, minItems: 1, maxItems: 2, default: [x] }\n"
+        "  Tags: { type: StringMap, default: {} }\n"
+        "  Rows: { type: MapList, default: [] }\n"
+        "mainSteps:\n"
+        "  - { name: P, action: aws:pause, inputs: {} }\n");
     struct cordon_diag d;
     json_t *res = NULL, *given;
     struct {
         const char *json;
         const char *why;
     } bad[] = {
-        {"{\"Flag\": \"true\"}", "expected a Boolean"},
-        {"{\"Flag\": 0}", "expected a Boolean"},
-        {"{\"Flag\": true, \"Count\": 3.14}", "expected an Integer"},
-        {"{\"Flag\": true, \"Count\": \"3\"}", "expected an Integer"},
-        {"{\"Flag\": true, \"Name\": \"ab\"}", "does not match allowedPattern"},
-        {"{\"Flag\": true, \"Name\": \"a123456\"}", "at most 5 characters"},
-        {"{\"Flag\": true, \"Mode\": \"auto\"}", "not one of allowedValues"},
-        {"{\"Flag\": true, \"Ids\": []}", "at least 1 items"},
-        {"{\"Flag\": true, \"Ids\": [\"a\", \"b\", \"c\"]}", "at most 2 items"},
-        {"{\"Flag\": true, \"Ids\": [1]}", "expected a StringList"},
-        {"{\"Flag\": true, \"Rows\": [1]}", "expected a MapList"},
-        {"{\"Flag\": true, \"Other\": 1}", "not declared"},
-        {"{}", "'Flag' (Boolean) is required"},
+        { "{\"Flag\": \"true\"}", "expected a Boolean" },
+        { "{\"Flag\": 0}", "expected a Boolean" },
+        { "{\"Flag\": true, \"Count\": 3.14}", "expected an Integer" },
+        { "{\"Flag\": true, \"Count\": \"3\"}", "expected an Integer" },
+        { "{\"Flag\": true, \"Name\": \"ab\"}", "does not match allowedPattern" },
+        { "{\"Flag\": true, \"Name\": \"a123456\"}", "at most 5 characters" },
+        { "{\"Flag\": true, \"Mode\": \"auto\"}", "not one of allowedValues" },
+        { "{\"Flag\": true, \"Ids\": []}", "at least 1 items" },
+        { "{\"Flag\": true, \"Ids\": [\"a\", \"b\", \"c\"]}", "at most 2 items" },
+        { "{\"Flag\": true, \"Ids\": [1]}", "expected a StringList" },
+        { "{\"Flag\": true, \"Rows\": [1]}", "expected a MapList" },
+        { "{\"Flag\": true, \"Other\": 1}", "not declared" },
+        { "{}", "'Flag' (Boolean) is required" },
     };
     size_t i;
 
@@ -296,7 +298,7 @@ static void test_limits(void **state)
 {
     struct runbook_doc *doc = NULL;
     struct cordon_diag d;
-    struct runbook_doc_options opt = {64, 0, NULL};
+    struct runbook_doc_options opt = { 64, 0, NULL };
     const char *small = "schemaVersion: '0.3'\nmainSteps:\n"
                         "  - { name: P, action: aws:pause, inputs: {} }\n";
     char *deep, *bomb;
@@ -320,8 +322,9 @@ static void test_limits(void **state)
     bomb = malloc(8192);
     off = (size_t)sprintf(bomb, "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for (i = 1; i < 12; i++)
-        off += (size_t)sprintf(bomb + off, "a%zu: &a%zu [*a%zu, *a%zu, *a%zu, *a%zu, *a%zu, *a%zu]\n",
-                               i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+        off +=
+            (size_t)sprintf(bomb + off, "a%zu: &a%zu [*a%zu, *a%zu, *a%zu, *a%zu, *a%zu, *a%zu]\n",
+                            i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
     expect_error(bomb, 0, 0, "TooBig", "100000 nodes");
     free(bomb);
 }
@@ -360,9 +363,10 @@ static void test_misc_errors(void **state)
     expect_error("schemaVersion: '0.3'\nmainSteps:\n  - name: A\n    action: aws:pause\n"
                  "    inputs: { Extra: 1 }\n",
                  5, 22, "InvalidInput", "unknown input 'Extra' (expected no inputs)");
-    expect_error("schemaVersion: '0.3'\nmainSteps:\n  - { name: A, action: aws:pause, inputs: {} }\n"
-                 "outputs: [A.Nothing]\n",
-                 4, 11, "UndeclaredOutput", "no step 'A' with a declared output 'Nothing'");
+    expect_error(
+        "schemaVersion: '0.3'\nmainSteps:\n  - { name: A, action: aws:pause, inputs: {} }\n"
+        "outputs: [A.Nothing]\n",
+        4, 11, "UndeclaredOutput", "no step 'A' with a declared output 'Nothing'");
     expect_error("schemaVersion: '0.3'\nparameters:\n  P: { type: String, allowedPattern: "
                  "'(?i)abc' }\nmainSteps: []\n",
                  3, 38, "InvalidPattern", "POSIX extended regular expression");
@@ -379,12 +383,12 @@ static void test_misc_errors(void **state)
 
 static void test_patterns_translated(void **state)
 {
-    struct runbook_doc *doc = must_load(
-        "schemaVersion: '0.3'\n"
-        "parameters:\n"
-        "  Doc: { type: String, allowedPattern: '^[a-zA-Z0-9_\\-.:/]{3,128}$' }\n"
-        "  Id: { type: String, allowedPattern: '^i-\\w{3}\\s?\\d+$' }\n"
-        "mainSteps: [ { name: A, action: aws:pause, inputs: {} } ]\n");
+    struct runbook_doc *doc =
+        must_load("schemaVersion: '0.3'\n"
+                  "parameters:\n"
+                  "  Doc: { type: String, allowedPattern: '^[a-zA-Z0-9_\\-.:/]{3,128}$' }\n"
+                  "  Id: { type: String, allowedPattern: '^i-\\w{3}\\s?\\d+$' }\n"
+                  "mainSteps: [ { name: A, action: aws:pause, inputs: {} } ]\n");
     struct cordon_diag d;
     json_t *res = NULL, *g;
 

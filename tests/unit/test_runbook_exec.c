@@ -65,7 +65,7 @@ static struct runbook_exec *new_exec(const struct runbook_doc *doc, const char *
 {
     struct runbook_exec *x = NULL;
     struct cordon_diag d;
-    struct runbook_exec_config cfg = {"acct-1", "site-a", NULL, false};
+    struct runbook_exec_config cfg = { "acct-1", "site-a", NULL, false };
     json_t *p = params_json ? json_loads(params_json, 0, NULL) : NULL;
     int rc = runbook_exec_new(&x, doc, "exec-1", p, &cfg, &d);
 
@@ -100,7 +100,7 @@ static int ok_result(struct runbook_exec *x, const char *id, const char *resp_js
                      struct runbook_effects *out)
 {
     json_t *resp = resp_json ? json_loads(resp_json, JSON_DECODE_ANY, NULL) : NULL;
-    struct runbook_result r = {true, resp, NULL, false};
+    struct runbook_result r = { true, resp, NULL, false };
     int rc = runbook_exec_on_result(x, id, &r, now, out);
 
     json_decref(resp);
@@ -110,7 +110,7 @@ static int ok_result(struct runbook_exec *x, const char *id, const char *resp_js
 static int fail_result(struct runbook_exec *x, const char *id, const char *msg, int64_t now,
                        struct runbook_effects *out)
 {
-    struct runbook_result r = {false, NULL, msg, false};
+    struct runbook_result r = { false, NULL, msg, false };
 
     return runbook_exec_on_result(x, id, &r, now, out);
 }
@@ -118,7 +118,7 @@ static int fail_result(struct runbook_exec *x, const char *id, const char *msg, 
 static int sig(struct runbook_exec *x, enum runbook_signal_kind k, const char *who, int64_t now,
                struct runbook_effects *out)
 {
-    struct runbook_signal s = {k, who, "ok", NULL, NULL};
+    struct runbook_signal s = { k, who, "ok", NULL, NULL };
     struct cordon_diag d;
 
     return runbook_exec_signal(x, &s, now, out, &d);
@@ -171,9 +171,9 @@ static void test_device_incident_runs(void **state)
     assert_int_equal(e->timeout_ms, 60000);
     assert_string_equal(json_string_value(json_object_get(e->args, "functionName")),
                         "cordon-contain");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(e->args, "payload"), "incidentId")),
-                        "inc-42");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(e->args, "payload"), "incidentId")),
+        "inc-42");
     e = find(&out, RUNBOOK_EFFECT_WAIT_UNTIL);
     assert_non_null(e);
     assert_int_equal(e->due_ms, T0 + 60000);
@@ -223,14 +223,16 @@ static void test_containment_retry_then_abort(void **state)
     runbook_effects_init(&out);
     runbook_exec_start(x, T0, &out);
     runbook_effects_clear(&out);
-    assert_int_equal(fail_result(x, "exec-1/1/Containment/1", "broker unreachable", T0 + 10, &out), 0);
+    assert_int_equal(fail_result(x, "exec-1/1/Containment/1", "broker unreachable", T0 + 10, &out),
+                     0);
     /* maxAttempts 2: a second attempt with its own id. */
     assert_non_null(find(&out, RUNBOOK_EFFECT_INVOKE_FUNCTION));
     assert_string_equal(find(&out, RUNBOOK_EFFECT_INVOKE_FUNCTION)->id, "exec-1/1/Containment/2");
     assert_int_equal(find(&out, RUNBOOK_EFFECT_INVOKE_FUNCTION)->attempt, 2);
     assert_int_equal(runbook_exec_status(x), RUNBOOK_STATUS_IN_PROGRESS);
     runbook_effects_clear(&out);
-    assert_int_equal(fail_result(x, "exec-1/1/Containment/2", "still unreachable", T0 + 20, &out), 0);
+    assert_int_equal(fail_result(x, "exec-1/1/Containment/2", "still unreachable", T0 + 20, &out),
+                     0);
     assert_int_equal(runbook_exec_status(x), RUNBOOK_STATUS_FAILED);
     assert_int_equal(runbook_exec_step_status(x, "Containment"), RUNBOOK_STATUS_FAILED);
     assert_int_equal(runbook_exec_step_status(x, "Analysis"), RUNBOOK_STATUS_PENDING);
@@ -263,9 +265,9 @@ static void test_timeout_per_attempt(void **state)
     /* First attempt times out: it is cancelled and retried, not TimedOut yet. */
     assert_int_equal(runbook_exec_on_timer(x, T0 + 60000, &out), 0);
     assert_non_null(find(&out, RUNBOOK_EFFECT_CANCEL));
-    assert_string_equal(json_string_value(json_object_get(find(&out, RUNBOOK_EFFECT_CANCEL)->args,
-                                                          "effectId")),
-                        "exec-1/1/Containment/1");
+    assert_string_equal(
+        json_string_value(json_object_get(find(&out, RUNBOOK_EFFECT_CANCEL)->args, "effectId")),
+        "exec-1/1/Containment/1");
     assert_string_equal(find(&out, RUNBOOK_EFFECT_INVOKE_FUNCTION)->id, "exec-1/1/Containment/2");
     assert_int_equal(runbook_exec_status(x), RUNBOOK_STATUS_IN_PROGRESS);
     /* The first attempt's late answer is stale. */
@@ -467,17 +469,18 @@ static void test_branch_operators(void **state)
 static void test_branch_no_match(void **state)
 {
     /* No match and no Default: isEnd stops; without isEnd the next step runs. */
-    struct runbook_doc *doc = load("schemaVersion: '0.3'\n"
-                                   "parameters: { Mode: { type: String } }\n"
-                                   "mainSteps:\n"
-                                   "  - name: Choose\n"
-                                   "    action: aws:branch\n"
-                                   "    isEnd: true\n"
-                                   "    inputs:\n"
-                                   "      Choices:\n"
-                                   "        - { NextStep: Later, Variable: '{{Mode}}', StringEquals: go }\n"
-                                   "  - { name: Next, action: aws:pause, inputs: {} }\n"
-                                   "  - { name: Later, action: aws:pause, inputs: {} }\n");
+    struct runbook_doc *doc =
+        load("schemaVersion: '0.3'\n"
+             "parameters: { Mode: { type: String } }\n"
+             "mainSteps:\n"
+             "  - name: Choose\n"
+             "    action: aws:branch\n"
+             "    isEnd: true\n"
+             "    inputs:\n"
+             "      Choices:\n"
+             "        - { NextStep: Later, Variable: '{{Mode}}', StringEquals: go }\n"
+             "  - { name: Next, action: aws:pause, inputs: {} }\n"
+             "  - { name: Later, action: aws:pause, inputs: {} }\n");
     struct runbook_exec *x = new_exec(doc, "{\"Mode\": \"stop\"}");
     struct runbook_effects out;
 
@@ -513,15 +516,16 @@ static void test_branch_no_match(void **state)
 
 static void test_branch_type_mismatch_fails(void **state)
 {
-    struct runbook_doc *doc = load("schemaVersion: '0.3'\n"
-                                   "parameters: { N: { type: String } }\n"
-                                   "mainSteps:\n"
-                                   "  - name: Choose\n"
-                                   "    action: aws:branch\n"
-                                   "    inputs:\n"
-                                   "      Choices:\n"
-                                   "        - { NextStep: B, Variable: '{{N}}', NumericEquals: 1 }\n"
-                                   "  - { name: B, action: aws:pause, inputs: {} }\n");
+    struct runbook_doc *doc =
+        load("schemaVersion: '0.3'\n"
+             "parameters: { N: { type: String } }\n"
+             "mainSteps:\n"
+             "  - name: Choose\n"
+             "    action: aws:branch\n"
+             "    inputs:\n"
+             "      Choices:\n"
+             "        - { NextStep: B, Variable: '{{N}}', NumericEquals: 1 }\n"
+             "  - { name: B, action: aws:pause, inputs: {} }\n");
     struct runbook_exec *x = new_exec(doc, "{\"N\": \"1\"}");
     struct runbook_effects out;
     const json_t *rec;
@@ -540,21 +544,22 @@ static void test_branch_type_mismatch_fails(void **state)
 static void test_next_step_backward_loop_with_exit(void **state)
 {
     /* A counts with a variable; the branch leaves the loop after 3 passes. */
-    struct runbook_doc *doc = load("schemaVersion: '0.3'\n"
-                                   "variables:\n"
-                                   "  Pass: { type: Integer, default: 0 }\n"
-                                   "mainSteps:\n"
-                                   "  - name: Check\n"
-                                   "    action: aws:branch\n"
-                                   "    inputs:\n"
-                                   "      Choices:\n"
-                                   "        - { NextStep: Done, Variable: '{{ variable:Pass }}', NumericGreaterOrEquals: 3 }\n"
-                                   "      Default: Bump\n"
-                                   "  - name: Bump\n"
-                                   "    action: aws:updateVariable\n"
-                                   "    inputs: { Name: 'variable:Pass', Value: 3 }\n"
-                                   "    nextStep: Check\n"
-                                   "  - { name: Done, action: aws:pause, inputs: {} }\n");
+    struct runbook_doc *doc = load(
+        "schemaVersion: '0.3'\n"
+        "variables:\n"
+        "  Pass: { type: Integer, default: 0 }\n"
+        "mainSteps:\n"
+        "  - name: Check\n"
+        "    action: aws:branch\n"
+        "    inputs:\n"
+        "      Choices:\n"
+        "        - { NextStep: Done, Variable: '{{ variable:Pass }}', NumericGreaterOrEquals: 3 }\n"
+        "      Default: Bump\n"
+        "  - name: Bump\n"
+        "    action: aws:updateVariable\n"
+        "    inputs: { Name: 'variable:Pass', Value: 3 }\n"
+        "    nextStep: Check\n"
+        "  - { name: Done, action: aws:pause, inputs: {} }\n");
     struct runbook_exec *x = new_exec(doc, NULL);
     struct runbook_effects out;
 
@@ -573,13 +578,14 @@ static void test_next_step_backward_loop_with_exit(void **state)
 
 static void test_sleep_duration_and_timestamp(void **state)
 {
-    struct runbook_doc *doc = load("schemaVersion: '0.3'\n"
-                                   "mainSteps:\n"
-                                   "  - { name: Nap, action: aws:sleep, inputs: { Duration: PT10M } }\n"
-                                   "  - name: Past\n"
-                                   "    action: aws:sleep\n"
-                                   "    inputs: { Timestamp: '2020-01-01T00:00:00Z' }\n"
-                                   "  - { name: End, action: aws:pause, inputs: {} }\n");
+    struct runbook_doc *doc =
+        load("schemaVersion: '0.3'\n"
+             "mainSteps:\n"
+             "  - { name: Nap, action: aws:sleep, inputs: { Duration: PT10M } }\n"
+             "  - name: Past\n"
+             "    action: aws:sleep\n"
+             "    inputs: { Timestamp: '2020-01-01T00:00:00Z' }\n"
+             "  - { name: End, action: aws:pause, inputs: {} }\n");
     struct runbook_exec *x = new_exec(doc, NULL);
     struct runbook_effects out;
     const struct runbook_effect *e;
@@ -622,7 +628,7 @@ static void test_approve_min_approvals(void **state)
     struct runbook_doc *doc = load(approve_doc);
     struct runbook_exec *x = new_exec(doc, NULL);
     struct runbook_effects out;
-    struct runbook_signal s = {RUNBOOK_SIGNAL_APPROVE, "mallory", NULL, NULL, NULL};
+    struct runbook_signal s = { RUNBOOK_SIGNAL_APPROVE, "mallory", NULL, NULL, NULL };
     struct cordon_diag d;
     const struct runbook_effect *e;
     const json_t *rec;
@@ -646,13 +652,13 @@ static void test_approve_min_approvals(void **state)
     assert_int_equal(sig(x, RUNBOOK_SIGNAL_APPROVE, "bob", T0 + 4, &out), 0);
     e = find(&out, RUNBOOK_EFFECT_RELEASE);
     assert_non_null(e);
-    assert_string_equal(json_string_value(json_object_get(e->args, "reason")), "approved: Approved");
+    assert_string_equal(json_string_value(json_object_get(e->args, "reason")),
+                        "approved: Approved");
     assert_string_equal(json_string_value(json_array_get(json_object_get(e->args, "things"), 0)),
                         "dd-test-01");
     rec = json_array_get(runbook_exec_records(x), 0);
-    assert_int_equal(json_array_size(json_object_get(json_object_get(rec, "Outputs"),
-                                                     "ApproverDecisions")),
-                     2);
+    assert_int_equal(
+        json_array_size(json_object_get(json_object_get(rec, "Outputs"), "ApproverDecisions")), 2);
     runbook_effects_free(&out);
     runbook_exec_free(x);
     runbook_doc_free(doc);
@@ -724,27 +730,29 @@ static void test_aws_api_add_thing_to_group(void **state)
 
 static void test_execute_script_outputs(void **state)
 {
-    struct runbook_doc *doc = load("schemaVersion: '0.3'\n"
-                                   "parameters: { Thing: { type: String } }\n"
-                                   "mainSteps:\n"
-                                   "  - name: Probe\n"
-                                   "    action: aws:executeScript\n"
-                                   "    maxAttempts: 3\n"
-                                   "    inputs:\n"
-                                   "      Runtime: python3.11\n"
-                                   "      Handler: handler\n"
-                                   "      Script: |\n"
-                                   "        def handler(events, context):\n"
-                                   "            return {'ports': [4444], 'n': 1, 'ok': True}\n"
-                                   "      InputPayload: { thing: '{{ Thing }}' }\n"
-                                   "    outputs:\n"
-                                   "      - { Name: n, Selector: $.Payload.n, Type: Integer }\n"
-                                   "      - { Name: port, Selector: '$.Payload.ports[0]', Type: Integer }\n"
-                                   "      - { Name: ok, Selector: \"$.Payload['ok']\", Type: Boolean }\n"
-                                   "  - name: Tell\n"
-                                   "    action: cordon:notify\n"
-                                   "    inputs:\n"
-                                   "      Message: 'n={{ Probe.n }} port={{ Probe.port }} ok={{ Probe.ok }} raw={{ Probe.OutputPayload }}'\n");
+    struct runbook_doc *doc =
+        load("schemaVersion: '0.3'\n"
+             "parameters: { Thing: { type: String } }\n"
+             "mainSteps:\n"
+             "  - name: Probe\n"
+             "    action: aws:executeScript\n"
+             "    maxAttempts: 3\n"
+             "    inputs:\n"
+             "      Runtime: python3.11\n"
+             "      Handler: handler\n"
+             "      Script: |\n"
+             "        def handler(events, context):\n"
+             "            return {'ports': [4444], 'n': 1, 'ok': True}\n"
+             "      InputPayload: { thing: '{{ Thing }}' }\n"
+             "    outputs:\n"
+             "      - { Name: n, Selector: $.Payload.n, Type: Integer }\n"
+             "      - { Name: port, Selector: '$.Payload.ports[0]', Type: Integer }\n"
+             "      - { Name: ok, Selector: \"$.Payload['ok']\", Type: Boolean }\n"
+             "  - name: Tell\n"
+             "    action: cordon:notify\n"
+             "    inputs:\n"
+             "      Message: 'n={{ Probe.n }} port={{ Probe.port }} ok={{ Probe.ok }} raw={{ "
+             "Probe.OutputPayload }}'\n");
     struct runbook_exec *x = new_exec(doc, "{\"Thing\": \"dd-1\"}");
     struct runbook_effects out;
     const struct runbook_effect *e;
@@ -759,9 +767,9 @@ static void test_execute_script_outputs(void **state)
     assert_string_equal(json_string_value(json_object_get(e->args, "runtime")), "python3.11");
     assert_string_equal(json_string_value(json_object_get(e->args, "handler")), "handler");
     assert_non_null(strstr(json_string_value(json_object_get(e->args, "script")), "def handler"));
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(e->args, "inputPayload"), "thing")),
-                        "dd-1");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(e->args, "inputPayload"), "thing")),
+        "dd-1");
     snprintf(id, sizeof(id), "%s", e->id);
     runbook_effects_clear(&out);
     assert_int_equal(ok_result(x, id, "{\"ports\": [4444], \"n\": 1, \"ok\": true}", T0 + 5, &out),
@@ -786,15 +794,15 @@ static void test_output_type_mismatch_fails_step(void **state)
     runbook_effects_init(&out);
     runbook_exec_start(x, T0, &out);
     /* thingsDetected is declared StringList; a string is refused, not retried. */
-    assert_int_equal(ok_result(x, "exec-1/1/Containment/1", "{\"thingsDetected\": \"dd\"}", T0 + 1,
-                               &out),
-                     0);
+    assert_int_equal(
+        ok_result(x, "exec-1/1/Containment/1", "{\"thingsDetected\": \"dd\"}", T0 + 1, &out), 0);
     assert_int_equal(runbook_exec_status(x), RUNBOOK_STATUS_FAILED);
     rec = json_array_get(runbook_exec_records(x), 0);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(rec, "FailureDetails"),
-                                                          "FailureStage")),
-                        "PostVerification");
-    assert_non_null(strstr(json_string_value(json_object_get(rec, "FailureMessage")), "StringList"));
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(rec, "FailureDetails"), "FailureStage")),
+        "PostVerification");
+    assert_non_null(
+        strstr(json_string_value(json_object_get(rec, "FailureMessage")), "StringList"));
     runbook_effects_free(&out);
     runbook_exec_free(x);
     runbook_doc_free(doc);
@@ -802,27 +810,29 @@ static void test_output_type_mismatch_fails_step(void **state)
 
 static void test_templating_values(void **state)
 {
-    struct runbook_doc *doc = load("schemaVersion: '0.3'\n"
-                                   "parameters:\n"
-                                   "  Things: { type: StringList, default: [t1, t2] }\n"
-                                   "  Qos: { type: Integer, default: 1 }\n"
-                                   "variables:\n"
-                                   "  Note: { type: String, default: initial }\n"
-                                   "mainSteps:\n"
-                                   "  - name: Set\n"
-                                   "    action: aws:updateVariable\n"
-                                   "    inputs: { Name: 'variable:Note', Value: 'changed on {{ global:DATE }}' }\n"
-                                   "  - name: Q\n"
-                                   "    action: cordon:quarantineThing\n"
-                                   "    inputs:\n"
-                                   "      ThingNames: ['t0', '{{ Things }}']\n"
-                                   "      Reason: 'things {{ Things }} by {{ automation:EXECUTION_ID }}'\n"
-                                   "  - name: Pub\n"
-                                   "    action: cordon:publishMqtt\n"
-                                   "    inputs:\n"
-                                   "      Topic: 'cordon/{{ global:REGION }}/{{ global:ACCOUNT_ID }}/{{ global:AWS_PARTITION }}'\n"
-                                   "      Payload: { note: '{{ variable:Note }}', at: '{{ global:DATE_TIME }}' }\n"
-                                   "      Qos: '{{ Qos }}'\n");
+    struct runbook_doc *doc =
+        load("schemaVersion: '0.3'\n"
+             "parameters:\n"
+             "  Things: { type: StringList, default: [t1, t2] }\n"
+             "  Qos: { type: Integer, default: 1 }\n"
+             "variables:\n"
+             "  Note: { type: String, default: initial }\n"
+             "mainSteps:\n"
+             "  - name: Set\n"
+             "    action: aws:updateVariable\n"
+             "    inputs: { Name: 'variable:Note', Value: 'changed on {{ global:DATE }}' }\n"
+             "  - name: Q\n"
+             "    action: cordon:quarantineThing\n"
+             "    inputs:\n"
+             "      ThingNames: ['t0', '{{ Things }}']\n"
+             "      Reason: 'things {{ Things }} by {{ automation:EXECUTION_ID }}'\n"
+             "  - name: Pub\n"
+             "    action: cordon:publishMqtt\n"
+             "    inputs:\n"
+             "      Topic: 'cordon/{{ global:REGION }}/{{ global:ACCOUNT_ID }}/{{ "
+             "global:AWS_PARTITION }}'\n"
+             "      Payload: { note: '{{ variable:Note }}', at: '{{ global:DATE_TIME }}' }\n"
+             "      Qos: '{{ Qos }}'\n");
     struct runbook_exec *x = new_exec(doc, NULL);
     struct runbook_effects out;
     const struct runbook_effect *e;
@@ -874,9 +884,9 @@ static void test_runtime_input_type_checked(void **state)
     runbook_exec_start(x, T0, &out);
     assert_int_equal(runbook_exec_status(x), RUNBOOK_STATUS_FAILED);
     rec = json_array_get(runbook_exec_records(x), 0);
-    assert_string_equal(json_string_value(json_object_get(json_object_get(rec, "FailureDetails"),
-                                                          "FailureStage")),
-                        "InputValidation");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(rec, "FailureDetails"), "FailureStage")),
+        "InputValidation");
     assert_null(find(&out, RUNBOOK_EFFECT_PUBLISH_MQTT));
     runbook_effects_free(&out);
     runbook_exec_free(x);
@@ -904,7 +914,8 @@ static void test_http_request_status(void **state)
     e = find(&out, RUNBOOK_EFFECT_HTTP_REQUEST);
     assert_non_null(e);
     assert_string_equal(json_string_value(json_object_get(e->args, "method")), "POST");
-    assert_string_equal(json_string_value(json_object_get(e->args, "body")), "{\"text\":\"hello\"}");
+    assert_string_equal(json_string_value(json_object_get(e->args, "body")),
+                        "{\"text\":\"hello\"}");
     ok_result(x, "exec-1/1/Hook/1", "{\"StatusCode\": 503}", T0 + 1, &out);
     assert_int_equal(runbook_exec_status(x), RUNBOOK_STATUS_FAILED);
     runbook_effects_free(&out);
@@ -997,7 +1008,7 @@ static void test_stop_step(void **state)
     struct runbook_doc *doc = load(flow_doc);
     struct runbook_exec *x = new_exec(doc, NULL);
     struct runbook_effects out;
-    struct runbook_signal s = {RUNBOOK_SIGNAL_STOP_STEP, NULL, NULL, NULL, "exec-1/1/First"};
+    struct runbook_signal s = { RUNBOOK_SIGNAL_STOP_STEP, NULL, NULL, NULL, "exec-1/1/First" };
     struct cordon_diag d;
 
     (void)state;
@@ -1019,9 +1030,9 @@ static void test_interactive_mode(void **state)
 {
     struct runbook_doc *doc = load(flow_doc);
     struct runbook_exec *x = NULL;
-    struct runbook_exec_config cfg = {NULL, NULL, NULL, true};
+    struct runbook_exec_config cfg = { NULL, NULL, NULL, true };
     struct runbook_effects out;
-    struct runbook_signal s = {RUNBOOK_SIGNAL_START_STEP, NULL, NULL, "Third", NULL};
+    struct runbook_signal s = { RUNBOOK_SIGNAL_START_STEP, NULL, NULL, "Third", NULL };
     struct cordon_diag d;
 
     (void)state;
@@ -1080,10 +1091,12 @@ static void test_recover_running_script(void **state)
 
 static void test_recover_sleep_and_pause(void **state)
 {
-    struct runbook_doc *doc = load("schemaVersion: '0.3'\n"
-                                   "mainSteps:\n"
-                                   "  - { name: Nap, action: aws:sleep, inputs: { Duration: PT1H } }\n"
-                                   "  - { name: Hold, action: aws:pause, inputs: {}, description: 'hold {{ automation:EXECUTION_ID }}' }\n");
+    struct runbook_doc *doc =
+        load("schemaVersion: '0.3'\n"
+             "mainSteps:\n"
+             "  - { name: Nap, action: aws:sleep, inputs: { Duration: PT1H } }\n"
+             "  - { name: Hold, action: aws:pause, inputs: {}, description: 'hold {{ "
+             "automation:EXECUTION_ID }}' }\n");
     struct runbook_exec *x = new_exec(doc, NULL);
     struct runbook_effects out;
     const struct runbook_effect *e;
