@@ -499,17 +499,20 @@ static int random_hex(const struct incident_random *rnd, char *out, size_t nbyte
 
 static int new_code(const struct engagement *e, const struct incident_random *rnd, char *out)
 {
+    char code[CONTACT_CODE_MAX + 1];
     int tries, r;
 
     for (tries = 0; tries < 16; tries++) {
         uint8_t b[64];
         if (!rnd || !rnd->fill || rnd->fill(rnd->ctx, b, sizeof(b)))
             return CORDON_EINVAL;
-        r = contact_code_from_random(b, sizeof(b), e->code_digits, out);
+        r = contact_code_from_random(b, sizeof(b), e->code_digits, code);
         if (r)
             continue;
-        if (!engagement_page_by_code(e, out))
-            return 0; /* unique within the incident */
+        if (!engagement_page_by_code(e, code)) { /* unique within the incident */
+            memcpy(out, code, sizeof(code));
+            return 0;
+        }
     }
     return CORDON_EINVAL;
 }
