@@ -180,6 +180,11 @@ int incident_yaml_parse(const char *text, size_t len, const char *file, struct f
             goto out;
         }
     }
+    if (!doc && !pe.have && !fy_parser_get_stream_error(fyp)) {
+        cordon_diag_set(diag, "EmptyDocument", 0, 1, 1,
+                        "%s:1:1: empty document; expected a mapping", file ? file : "<input>");
+        goto out;
+    }
     if (!doc || fy_parser_get_stream_error(fyp) || fy_diag_got_error(fyd)) {
         cordon_diag_set(diag, "SyntaxError", 0, pe.line, pe.column,
                         "%s:%d:%d: YAML syntax error: %s", file ? file : "<input>", pe.line,
