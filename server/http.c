@@ -145,6 +145,11 @@ static int route_match(const char *pattern, const char *path, struct http_req *r
     return *p == 0 && *u == 0;
 }
 
+const char *http_header(struct http_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
 const char *http_query(struct http_req *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);

@@ -52,6 +52,8 @@ void http_free(struct server *s);
 int http_route(struct server *s, const char *method, const char *pattern, enum http_role role,
                http_handler fn);
 
+/* Request header name, or NULL. */
+const char *http_header(struct http_req *req, const char *name);
 /* Query parameter name, or NULL. */
 const char *http_query(struct http_req *req, const char *name);
 

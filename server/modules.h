@@ -10,7 +10,28 @@
 struct server;
 
 int api_core_init(struct server *s); /* /healthz, /metrics, /api/v1/openapi.json */
+int broker_init(struct server *s);
+void broker_free(struct server *s);
+int registry_init(struct server *s);
+void registry_free(struct server *s);
+int violations_init(struct server *s);
+void violations_free(struct server *s);
+int detection_init(struct server *s);
+void detection_free(struct server *s);
+int ingest_init(struct server *s);
+void ingest_free(struct server *s);
+int webclient_init(struct server *s);
+void webclient_free(struct server *s);
+int api_registry_init(struct server *s);
+int api_violations_init(struct server *s);
+int api_config_init(struct server *s);
 
-#define CORDOND_MODULES
+#define CORDOND_MODULES                                                                            \
+    { "webclient", webclient_init, webclient_free }, { "broker", broker_init, broker_free },       \
+        { "registry", registry_init, registry_free },                                              \
+        { "violations", violations_init, violations_free },                                        \
+        { "detection", detection_init, detection_free }, { "ingest", ingest_init, ingest_free },   \
+        { "api_registry", api_registry_init, NULL },                                               \
+        { "api_violations", api_violations_init, NULL }, { "api_config", api_config_init, NULL },
 
 #endif

@@ -67,6 +67,8 @@ struct server {
     struct profiles *profiles;
     struct tokens *tokens;
     struct ca *ca;
+    struct broker *broker;
+    struct detection *detection;
 
     struct stats stats;
     struct server_hook *after_commit; /* run after each turn's commit */

@@ -1,0 +1,295 @@
+/*
+ * api_config.c — configuration as code: POST /api/v1/config/plan,
+ * POST /api/v1/config/apply, GET /api/v1/config/export (docs/api.md).
+ *
+ * lib/stack parses, diffs and writes stacks. Its default kind table has
+ * thing groups only (securityProfiles is reserved there), so cordond passes
+ * its own table: stack_kind_group plus an adapter kind for security
+ * profiles built on lib/profile (profile_parse_node / profile_write_yaml /
+ * profile_equal). When lib/stack grows a profile kind, this adapter goes.
+ */
+#include "cordon.h"
+#include "detection.h"
+#include "http.h"
+#include "log.h"
+#include "modules.h"
+#include "registry.h"
+#include "server.h"
+#include "stack.h"
+
+#include <libfyaml.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the securityProfiles kind ----------------------------------------------------- */
+
+static int sp_parse(struct fy_node *node, const char *file, void **obj, struct cordon_diag *diag)
+{
+    struct profile *p = calloc(1, sizeof(*p));
+    char *path;
+    int rc;
+    *obj = NULL;
+    if (!p)
+        return CORDON_ENOMEM;
+    path = fy_node_get_path(node);
+    rc = profile_parse_node(p, file, path ? path : "securityProfiles", node, NULL, diag);
+    free(path);
+    if (rc) {
+        free(p);
+        return rc;
+    }
+    *obj = p;
+    return 0;
+}
+
+static const char *sp_name(const void *obj)
+{
+    return ((const struct profile *)obj)->name;
+}
+
+static int sp_write(const void *obj, struct fy_document *fyd, struct fy_node **out)
+{
+    struct buf b;
+    struct fy_document *tmp;
+    int rc = CORDON_ENOMEM;
+    *out = NULL;
+    buf_init(&b, PROFILE_YAML_MAX);
+    if (profile_write_yaml(obj, &b) == 0) {
+        tmp = fy_document_build_from_string(NULL, b.ptr, b.len);
+        if (tmp) {
+            *out = fy_node_copy(fyd, fy_document_root(tmp));
+            fy_document_destroy(tmp);
+            rc = *out ? 0 : CORDON_ENOMEM;
+        }
+    }
+    buf_free(&b);
+    return rc;
+}
+
+static int sp_compare(const void *a, const void *b, char *reason, size_t reason_size)
+{
+    if (profile_equal(a, b))
+        return 0;
+    snprintf(reason, reason_size, "profile changed");
+    return 1;
+}
+
+static void sp_free(void *obj)
+{
+    if (obj) {
+        profile_free(obj);
+        free(obj);
+    }
+}
+
+static const struct stack_kind kind_profile = {
+    "securityProfiles", "securityProfile", sp_parse, sp_name, sp_write, sp_compare, sp_free,
+};
+
+static const struct stack_kind *const kinds[] = { &stack_kind_group, &kind_profile };
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+/* ---- the running configuration as a stack ---------------------------------------------- */
+
+/* Build the running stack. Profiles are deep copies (re-parsed from their YAML). */
+static int running_stack(struct server *s, struct stack *st)
+{
+    struct reg_group *g, *tmp;
+    const struct profile_set *set = detection_profiles(s);
+    int rc = 0;
+
+    stack_init_kinds(st, kinds, NKINDS);
+    HASH_ITER(hh, s->registry->groups, g, tmp)
+    {
+        struct stack_group *sg;
+        rc = stack_group_new(g->name, g->description && *g->description ? g->description : NULL,
+                             &sg);
+        if (rc)
+            return rc;
+        rc = stack_add(st, "thingGroup", sg);
+        if (rc) {
+            stack_group_free(sg);
+            return rc;
+        }
+    }
+    if (set->n) {
+        struct buf b;
+        struct profile_set copy;
+        struct cordon_diag diag;
+        buf_init(&b, PROFILE_YAML_MAX);
+        profile_set_init(&copy);
+        rc = profile_set_write_yaml(set, &b);
+        if (!rc)
+            rc = profile_set_parse(&copy, "running", b.ptr, b.len, detection_catalog(s), &diag);
+        buf_free(&b);
+        for (size_t i = 0; !rc && i < copy.n; i++) {
+            struct profile *p = malloc(sizeof(*p));
+            if (!p) {
+                rc = CORDON_ENOMEM;
+                break;
+            }
+            *p = copy.v[i];
+            memset(&copy.v[i], 0, sizeof(copy.v[i]));
+            rc = stack_add(st, "securityProfile", p);
+            if (rc)
+                sp_free(p);
+        }
+        profile_set_free(&copy);
+    }
+    return rc;
+}
+
+/* Parse the request body; on failure fill res (422 / 400 / 413) and return nonzero. */
+static int parse_body(struct server *s, struct http_req *req, struct http_res *res,
+                      struct stack *st)
+{
+    struct cordon_diag diag;
+    const char *file = http_header(req, "X-Cordon-Filename");
+    int rc;
+    (void)s;
+    if (!file || !*file)
+        file = "stack.yaml";
+    stack_init_kinds(st, kinds, NKINDS);
+    cordon_diag_clear(&diag);
+    rc = stack_parse(st, req->body, req->body_len, file, &diag);
+    if (rc == CORDON_ETOOBIG && req->body_len > STACK_MAX_BYTES) {
+        http_error(res, 413, "too_large", "%s", diag.message);
+        return rc;
+    }
+    if (rc) {
+        http_json(res, 422,
+                  json_pack("{s:{s:s,s:s,s:[s]}}", "error", "code", "invalid_config", "message",
+                            diag.message, "errors", diag.message));
+        return rc;
+    }
+    return 0;
+}
+
+static void config_plan(struct server *s, struct http_req *req, struct http_res *res)
+{
+    struct stack cur, want;
+    struct stack_changes ch;
+    stack_changes_init(&ch);
+    if (parse_body(s, req, res, &want))
+        return;
+    if (running_stack(s, &cur) || stack_diff(&cur, &want, &ch)) {
+        http_error(res, 500, "internal", "cannot compute the plan");
+    } else {
+        http_json(res, 200, stack_changes_json(&ch));
+    }
+    stack_changes_free(&ch);
+    stack_free(&cur);
+    stack_free(&want);
+}
+
+/* Apply the group changes of ch; profiles are replaced as a whole afterwards. */
+static int apply_groups(struct server *s, const struct stack_changes *ch)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < ch->len; i++) {
+        const struct stack_change *c = &ch->items[i];
+        const struct stack_group *g;
+        if (c->kind != &stack_kind_group)
+            continue;
+        g = c->desired;
+        switch (c->action) {
+        case STACK_CREATE:
+            rc = registry_group_create(s, c->name, g->description);
+            break;
+        case STACK_UPDATE:
+            rc = registry_group_update(s, c->name, g->description);
+            break;
+        case STACK_DELETE:
+            rc = registry_group_delete(s, c->name);
+            break;
+        }
+    }
+    return rc;
+}
+
+static void config_apply(struct server *s, struct http_req *req, struct http_res *res)
+{
+    struct stack cur, want;
+    struct stack_changes ch;
+    struct profile_set set;
+    bool profiles_changed = false;
+    json_t *out;
+    int rc;
+
+    stack_changes_init(&ch);
+    profile_set_init(&set);
+    if (parse_body(s, req, res, &want))
+        return;
+    rc = running_stack(s, &cur);
+    if (!rc)
+        rc = stack_diff(&cur, &want, &ch);
+    if (rc) {
+        http_error(res, 500, "internal", "cannot compute the changes");
+        goto out;
+    }
+    for (size_t i = 0; i < ch.len; i++)
+        if (ch.items[i].kind == &kind_profile)
+            profiles_changed = true;
+    out = stack_changes_json(&ch);
+
+    /* one transaction, all or nothing */
+    server_commit(s);
+    rc = store_begin(s->store);
+    if (!rc)
+        rc = apply_groups(s, &ch);
+    if (!rc && profiles_changed) {
+        /* move the desired profiles out of the stack into a set */
+        size_t n = stack_count(&want, "securityProfile");
+        set.v = calloc(n ? n : 1, sizeof(*set.v));
+        if (!set.v)
+            rc = CORDON_ENOMEM;
+        for (size_t i = 0; !rc && i < n; i++) {
+            const struct profile *p = stack_get(&want, "securityProfile", i);
+            set.v[set.n++] = *p;
+            memset((void *)p, 0, sizeof(*p));
+        }
+        if (!rc)
+            rc = detection_replace(s, &set);
+    }
+    if (!rc)
+        rc = store_commit(s->store);
+    if (rc) {
+        store_rollback(s->store);
+        json_decref(out);
+        log_error("config apply failed, rolled back", "error=%s", cordon_strerror(rc));
+        http_error(res, 500, "internal", "apply failed (%s); nothing was applied",
+                   cordon_strerror(rc));
+        goto out;
+    }
+    json_object_set_new(out, "applied", json_true());
+    log_info("config applied", "changes=%zu", ch.len);
+    http_json(res, 200, out);
+out:
+    profile_set_free(&set);
+    stack_changes_free(&ch);
+    stack_free(&cur);
+    stack_free(&want);
+}
+
+static void config_export(struct server *s, struct http_req *req, struct http_res *res)
+{
+    struct stack cur;
+    (void)req;
+    if (running_stack(s, &cur) || stack_write(&cur, &res->body)) {
+        buf_reset(&res->body);
+        http_error(res, 500, "internal", "cannot write the running configuration");
+    } else {
+        res->status = 200;
+        res->content_type = "application/yaml";
+    }
+    stack_free(&cur);
+}
+
+int api_config_init(struct server *s)
+{
+    int rc = 0;
+    rc |= http_route(s, "POST", "/api/v1/config/plan", HTTP_ROLE_ADMIN, config_plan);
+    rc |= http_route(s, "POST", "/api/v1/config/apply", HTTP_ROLE_ADMIN, config_apply);
+    rc |= http_route(s, "GET", "/api/v1/config/export", HTTP_ROLE_VIEWER, config_export);
+    return rc ? CORDON_ENOMEM : 0;
+}

@@ -1,0 +1,91 @@
+/*
+ * registry.h — things, static thing groups and membership, held in memory
+ * (uthash) and written through to the store. The QUARANTINED group is
+ * special: membership equals quarantine at the broker, so adding or
+ * removing a member also queues the quarantine / release control command
+ * (broker.h) in the same transaction.
+ */
+#ifndef CORDOND_REGISTRY_H
+#define CORDOND_REGISTRY_H
+
+#include "report.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uthash.h>
+
+struct server;
+
+#define REGISTRY_QUARANTINED      "QUARANTINED"
+#define REGISTRY_THING_GROUPS_MAX 32 /* groups one thing can belong to */
+#define REGISTRY_GROUP_NAME_MAX   128
+#define REGISTRY_ATTRIBUTES_MAX   8192 /* bytes of a thing's attributes JSON */
+
+struct reg_group {
+    char name[REGISTRY_GROUP_NAME_MAX + 1];
+    char *description;
+    int64_t created_at;
+    size_t members;
+    UT_hash_handle hh;
+};
+
+struct reg_thing {
+    char name[THING_NAME_MAX + 1];
+    char *attributes; /* JSON object text */
+    int64_t created_at;
+    int64_t last_report_id; /* -1 none */
+    int64_t last_report_at; /* 0 none */
+    bool registered;        /* false: seen in reports only (auto-create off) */
+    const char *groups[REGISTRY_THING_GROUPS_MAX]; /* names owned by reg_group */
+    size_t ngroups;
+    UT_hash_handle hh;
+};
+
+struct registry {
+    struct reg_thing *things;
+    struct reg_group *groups;
+    size_t nthings;
+};
+
+int registry_init(struct server *s);
+void registry_free(struct server *s);
+
+struct reg_thing *registry_thing(struct server *s, const char *name);
+struct reg_group *registry_group(struct server *s, const char *name);
+bool registry_thing_in(const struct reg_thing *t, const char *group);
+
+/*
+ * Create thing name (registered: persisted; else memory only) with
+ * attributes (JSON object text, NULL = {}). Returns 0 and *out,
+ * CORDON_EEXIST, CORDON_EINVAL (bad name) or a store error.
+ */
+int registry_thing_create(struct server *s, const char *name, const char *attributes,
+                          bool registered, struct reg_thing **out);
+/* Delete a thing: memberships, credentials (the broker forgets them), detect state. */
+int registry_thing_delete(struct server *s, const char *name);
+
+int registry_group_create(struct server *s, const char *name, const char *description);
+/* CORDON_ENOTFOUND, CORDON_ESTATE for QUARANTINED. */
+int registry_group_delete(struct server *s, const char *name);
+int registry_group_update(struct server *s, const char *name, const char *description);
+
+/*
+ * Add / remove a membership. For QUARANTINED this quarantines / releases at
+ * the broker (control command through the outbox, recorded as an action of
+ * violation_id, "" for manual). Idempotent: 0 when already (not) a member.
+ * Returns 0, CORDON_ENOTFOUND (group or thing), CORDON_ETOOBIG.
+ */
+int registry_member_add(struct server *s, const char *group, const char *thing,
+                        const char *violation_id);
+int registry_member_remove(struct server *s, const char *group, const char *thing,
+                           const char *violation_id);
+
+/* Shorthands for the QUARANTINED group; the thing is created when unknown. */
+int registry_quarantine(struct server *s, const char *thing, const char *violation_id);
+int registry_release(struct server *s, const char *thing, const char *violation_id);
+
+/* Record an accepted report (memory + store). */
+int registry_thing_report(struct server *s, struct reg_thing *t, int64_t report_id, int64_t at);
+
+#endif
