@@ -47,23 +47,14 @@ static const char *sp_name(const void *obj)
     return ((const struct profile *)obj)->name;
 }
 
+/* Export writes profiles with profile_set_write_yaml (a node copied out of a
+ * temporary document would point into that document's input). */
 static int sp_write(const void *obj, struct fy_document *fyd, struct fy_node **out)
 {
-    struct buf b;
-    struct fy_document *tmp;
-    int rc = CORDON_ENOMEM;
+    (void)obj;
+    (void)fyd;
     *out = NULL;
-    buf_init(&b, PROFILE_YAML_MAX);
-    if (profile_write_yaml(obj, &b) == 0) {
-        tmp = fy_document_build_from_string(NULL, b.ptr, b.len);
-        if (tmp) {
-            *out = fy_node_copy(fyd, fy_document_root(tmp));
-            fy_document_destroy(tmp);
-            rc = *out ? 0 : CORDON_ENOMEM;
-        }
-    }
-    buf_free(&b);
-    return rc;
+    return CORDON_EUNSUPPORTED;
 }
 
 static int sp_compare(const void *a, const void *b, char *reason, size_t reason_size)
@@ -92,13 +83,13 @@ static const struct stack_kind *const kinds[] = { &stack_kind_group, &kind_profi
 /* ---- the running configuration as a stack ---------------------------------------------- */
 
 /* Build the running stack. Profiles are deep copies (re-parsed from their YAML). */
-static int running_stack(struct server *s, struct stack *st)
+static int running_stack(struct server *s, struct stack *st, bool with_profiles)
 {
     struct reg_group *g, *tmp;
     const struct profile_set *set = detection_profiles(s);
     int rc = 0;
 
-    stack_init_kinds(st, kinds, NKINDS);
+    stack_init_kinds(st, kinds, with_profiles ? NKINDS : 1);
     HASH_ITER(hh, s->registry->groups, g, tmp)
     {
         struct stack_group *sg;
@@ -112,7 +103,7 @@ static int running_stack(struct server *s, struct stack *st)
             return rc;
         }
     }
-    if (set->n) {
+    if (with_profiles && set->n) {
         struct buf b;
         struct profile_set copy;
         struct cordon_diag diag;
@@ -172,7 +163,7 @@ static void config_plan(struct server *s, struct http_req *req, struct http_res 
     stack_changes_init(&ch);
     if (parse_body(s, req, res, &want))
         return;
-    if (running_stack(s, &cur) || stack_diff(&cur, &want, &ch)) {
+    if (running_stack(s, &cur, true) || stack_diff(&cur, &want, &ch)) {
         http_error(res, 500, "internal", "cannot compute the plan");
     } else {
         http_json(res, 200, stack_changes_json(&ch));
@@ -220,7 +211,7 @@ static void config_apply(struct server *s, struct http_req *req, struct http_res
     profile_set_init(&set);
     if (parse_body(s, req, res, &want))
         return;
-    rc = running_stack(s, &cur);
+    rc = running_stack(s, &cur, true);
     if (!rc)
         rc = stack_diff(&cur, &want, &ch);
     if (rc) {
@@ -274,8 +265,11 @@ out:
 static void config_export(struct server *s, struct http_req *req, struct http_res *res)
 {
     struct stack cur;
+    const struct profile_set *set = detection_profiles(s);
     (void)req;
-    if (running_stack(s, &cur) || stack_write(&cur, &res->body)) {
+    /* groups through lib/stack, then the profiles through lib/profile */
+    if (running_stack(s, &cur, false) || stack_write(&cur, &res->body) ||
+        (set->n && profile_set_write_yaml(set, &res->body))) {
         buf_reset(&res->body);
         http_error(res, 500, "internal", "cannot write the running configuration");
     } else {

@@ -90,15 +90,26 @@ static void api_openapi(struct server *s, struct http_req *req, struct http_res 
     json_t *doc;
     (void)req;
     http_routes_each(s, oa_route, &c);
-    doc = json_pack(
-        "{s:s,s:{s:s,s:s,s:s},s:[{s:s}],s:o,s:{s:{s:{s:s,s:s}},s:{s:{s:s,s:{s:{s:{s:s}}}}},"
-        "s:{s:{s:s,s:{s:{s:s,s:{s:{s:s,s:{s:{s:s},s:{s:s}}}}}}}}}}",
-        "openapi", "3.0.3", "info", "title", "cordond REST API", "version", CORDON_VERSION,
-        "description", "See docs/api.md", "servers", "url", "/", "paths", c.paths, "components",
-        "securitySchemes", "bearer", "type", "http", "scheme", "bearer", "responses", "Error",
-        "description", "error", "content", "application/json", "schema", "$ref",
-        "#/components/schemas/Error", "schemas", "Error", "type", "object", "properties", "error",
-        "type", "object", "properties", "code", "type", "string", "message", "type", "string");
+    doc = json_pack("{s:s,s:{s:s,s:s,s:s},s:[{s:s}],s:o}", "openapi", "3.0.3", "info", "title",
+                    "cordond REST API", "version", CORDON_VERSION, "description", "See docs/api.md",
+                    "servers", "url", "/", "paths", c.paths);
+    if (doc) {
+        json_t *err = json_pack("{s:s,s:{s:{s:s,s:{s:{s:s},s:{s:s}}}}}", "type", "object",
+                                "properties", "error", "type", "object", "properties", "code",
+                                "type", "string", "message", "type", "string");
+        json_t *resp =
+            json_pack("{s:s,s:{s:{s:{s:s}}}}", "description", "error", "content",
+                      "application/json", "schema", "$ref", "#/components/schemas/Error");
+        json_t *comp = json_pack("{s:{s:{s:s,s:s}},s:{s:o},s:{s:o}}", "securitySchemes", "bearer",
+                                 "type", "http", "scheme", "bearer", "responses", "Error", resp,
+                                 "schemas", "Error", err);
+        if (!comp) {
+            json_decref(doc);
+            doc = NULL;
+        } else {
+            json_object_set_new(doc, "components", comp);
+        }
+    }
     if (!doc) {
         http_error(res, 500, "internal", "cannot build the OpenAPI document");
         return;

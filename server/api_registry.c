@@ -238,12 +238,22 @@ static void credentials_delete(struct server *s, struct http_req *req, struct ht
         res->status = 204;
 }
 
+struct dp_ctx {
+    json_t *a;
+    int kind; /* -1 any */
+};
+
 static int dp_cb(void *ctx, const struct store_datapoint *d)
 {
-    json_t *v = json_loadb(d->body, d->body_len, 0, NULL);
-    json_array_append_new(ctx, json_pack("{s:I,s:s,s:I,s:o}", "at", (json_int_t)d->at, "kind",
-                                         d->kind == STORE_DP_CLOUD ? "cloud" : "report", "reportId",
-                                         (json_int_t)d->report_id, "value", v ? v : json_null()));
+    struct dp_ctx *c = ctx;
+    json_t *v;
+    if (c->kind >= 0 && d->kind != c->kind)
+        return 0;
+    v = json_loadb(d->body, d->body_len, 0, NULL);
+    json_array_append_new(c->a,
+                          json_pack("{s:I,s:s,s:I,s:o}", "at", (json_int_t)d->at, "kind",
+                                    d->kind == STORE_DP_CLOUD ? "cloud" : "report", "reportId",
+                                    (json_int_t)d->report_id, "value", v ? v : json_null()));
     return 0;
 }
 
@@ -263,16 +273,25 @@ static void datapoints_list(struct server *s, struct http_req *req, struct http_
     struct reg_thing *t = thing_or_404(s, req->params[0], res);
     int64_t since = q_int(req, "since", 0), until = q_int(req, "until", 0),
             limit = q_int(req, "limit", 100);
-    json_t *a;
+    const char *kind = http_query(req, "kind");
+    struct dp_ctx c = { NULL, -1 };
     if (!t)
         return;
     if (since < 0 || until < 0 || limit <= 0 || limit > 1000) {
         http_error(res, 400, "bad_request", "since, until: epoch ms; limit: 1..1000");
         return;
     }
-    a = json_array();
-    store_datapoints_list(s->store, t->name, since, until, (int)limit, dp_cb, a);
-    http_json(res, 200, json_pack("{s:o}", "datapoints", a));
+    if (kind && strcmp(kind, "report") == 0)
+        c.kind = STORE_DP_REPORT;
+    else if (kind && strcmp(kind, "cloud") == 0)
+        c.kind = STORE_DP_CLOUD;
+    else if (kind) {
+        http_error(res, 400, "bad_request", "kind: expected report or cloud");
+        return;
+    }
+    c.a = json_array();
+    store_datapoints_list(s->store, t->name, since, until, (int)limit, dp_cb, &c);
+    http_json(res, 200, json_pack("{s:o}", "datapoints", c.a));
 }
 
 /* ---- groups ---------------------------------------------------------------------- */
