@@ -2,11 +2,9 @@
  * api_config.c — configuration as code: POST /api/v1/config/plan,
  * POST /api/v1/config/apply, GET /api/v1/config/export (docs/api.md).
  *
- * lib/stack parses, diffs and writes stacks. Its default kind table has
- * thing groups only (securityProfiles is reserved there), so cordond passes
- * its own table: stack_kind_group plus an adapter kind for security
- * profiles built on lib/profile (profile_parse_node / profile_write_yaml /
- * profile_equal). When lib/stack grows a profile kind, this adapter goes.
+ * lib/stack parses, diffs and writes stacks (thing groups and security
+ * profiles today); this file builds the running stack from the registry and
+ * the detect engine and applies changes in one store transaction.
  */
 #include "cordon.h"
 #include "detection.h"
@@ -21,65 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- the securityProfiles kind ----------------------------------------------------- */
-
-static int sp_parse(struct fy_node *node, const char *file, void **obj, struct cordon_diag *diag)
-{
-    struct profile *p = calloc(1, sizeof(*p));
-    char *path;
-    int rc;
-    *obj = NULL;
-    if (!p)
-        return CORDON_ENOMEM;
-    path = fy_node_get_path(node);
-    rc = profile_parse_node(p, file, path ? path : "securityProfiles", node, NULL, diag);
-    free(path);
-    if (rc) {
-        free(p);
-        return rc;
-    }
-    *obj = p;
-    return 0;
-}
-
-static const char *sp_name(const void *obj)
-{
-    return ((const struct profile *)obj)->name;
-}
-
-/* Export writes profiles with profile_set_write_yaml (a node copied out of a
- * temporary document would point into that document's input). */
-static int sp_write(const void *obj, struct fy_document *fyd, struct fy_node **out)
-{
-    (void)obj;
-    (void)fyd;
-    *out = NULL;
-    return CORDON_EUNSUPPORTED;
-}
-
-static int sp_compare(const void *a, const void *b, char *reason, size_t reason_size)
-{
-    if (profile_equal(a, b))
-        return 0;
-    snprintf(reason, reason_size, "profile changed");
-    return 1;
-}
-
-static void sp_free(void *obj)
-{
-    if (obj) {
-        profile_free(obj);
-        free(obj);
-    }
-}
-
-static const struct stack_kind kind_profile = {
-    "securityProfiles", "securityProfile", sp_parse, sp_name, sp_write, sp_compare, sp_free,
-};
-
-static const struct stack_kind *const kinds[] = { &stack_kind_group, &kind_profile };
-#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
-
 /* ---- the running configuration as a stack ---------------------------------------------- */
 
 /* Build the running stack. Profiles are deep copies (re-parsed from their YAML). */
@@ -89,7 +28,7 @@ static int running_stack(struct server *s, struct stack *st, bool with_profiles)
     const struct profile_set *set = detection_profiles(s);
     int rc = 0;
 
-    stack_init_kinds(st, kinds, with_profiles ? NKINDS : 1);
+    stack_init(st);
     HASH_ITER(hh, s->registry->groups, g, tmp)
     {
         struct stack_group *sg;
@@ -122,8 +61,10 @@ static int running_stack(struct server *s, struct stack *st, bool with_profiles)
             *p = copy.v[i];
             memset(&copy.v[i], 0, sizeof(copy.v[i]));
             rc = stack_add(st, "securityProfile", p);
-            if (rc)
-                sp_free(p);
+            if (rc) {
+                profile_free(p);
+                free(p);
+            }
         }
         profile_set_free(&copy);
     }
@@ -140,7 +81,7 @@ static int parse_body(struct server *s, struct http_req *req, struct http_res *r
     (void)s;
     if (!file || !*file)
         file = "stack.yaml";
-    stack_init_kinds(st, kinds, NKINDS);
+    stack_init(st);
     cordon_diag_clear(&diag);
     rc = stack_parse(st, req->body, req->body_len, file, &diag);
     if (rc == CORDON_ETOOBIG && req->body_len > STACK_MAX_BYTES) {
@@ -219,7 +160,7 @@ static void config_apply(struct server *s, struct http_req *req, struct http_res
         goto out;
     }
     for (size_t i = 0; i < ch.len; i++)
-        if (ch.items[i].kind == &kind_profile)
+        if (ch.items[i].kind == &stack_kind_profile)
             profiles_changed = true;
     out = stack_changes_json(&ch);
 
@@ -265,11 +206,8 @@ out:
 static void config_export(struct server *s, struct http_req *req, struct http_res *res)
 {
     struct stack cur;
-    const struct profile_set *set = detection_profiles(s);
     (void)req;
-    /* groups through lib/stack, then the profiles through lib/profile */
-    if (running_stack(s, &cur, false) || stack_write(&cur, &res->body) ||
-        (set->n && profile_set_write_yaml(set, &res->body))) {
+    if (running_stack(s, &cur, true) || stack_write(&cur, &res->body)) {
         buf_reset(&res->body);
         http_error(res, 500, "internal", "cannot write the running configuration");
     } else {
