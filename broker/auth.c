@@ -24,17 +24,29 @@ static void auth__mac(struct plugin *p, const char *pw, unsigned char out[MAC_BY
                        sizeof(p->mac_key));
 }
 
-/* True if pw matches hash; uses and refreshes the verify cache. */
+/*
+ * True if pw matches hash; uses and refreshes the verify cache. A failed
+ * Argon2id verify blocks further uncached verifies of the same identity for
+ * AUTH_FAIL_BACKOFF_MS: a password guesser cannot make the broker's only
+ * thread hash more than once a second per known identity, while a device
+ * whose password is cached still logs in at once.
+ */
 static bool auth__verify(struct plugin *p, const char *hash, bool *cache_valid,
-                         unsigned char cache[MAC_BYTES], const char *pw)
+                         unsigned char cache[MAC_BYTES], int64_t *last_fail_ms, const char *pw)
 {
     unsigned char mac[MAC_BYTES];
+    int64_t now;
 
     auth__mac(p, pw, mac);
     if (*cache_valid && sodium_memcmp(mac, cache, MAC_BYTES) == 0)
         return true;
-    if (crypto_pwhash_str_verify(hash, pw, strlen(pw)) != 0)
+    now = plugin__monotonic_ms();
+    if (*last_fail_ms && now - *last_fail_ms < AUTH_FAIL_BACKOFF_MS)
         return false;
+    if (crypto_pwhash_str_verify(hash, pw, strlen(pw)) != 0) {
+        *last_fail_ms = now ? now : 1;
+        return false;
+    }
     memcpy(cache, mac, MAC_BYTES);
     *cache_valid = true;
     return true;
@@ -105,7 +117,8 @@ int auth__basic_auth_cb(int event, void *event_data, void *userdata)
     }
     if (!strcmp(user, p->server_identity)) {
         if (p->server_has_password && pw &&
-            auth__verify(p, p->server_hash, &p->server_cache_valid, p->server_cache, pw))
+            auth__verify(p, p->server_hash, &p->server_cache_valid, p->server_cache,
+                         &p->server_last_fail_ms, pw))
             return MOSQ_ERR_SUCCESS;
         mosquitto_log_printf(MOSQ_LOG_NOTICE, "cordon: refused server identity %s: bad password",
                              user);
@@ -120,7 +133,7 @@ int auth__basic_auth_cb(int event, void *event_data, void *userdata)
     metrics__of(id)->connection_attempts++;
     metrics__source_ip(id, ev->client);
     if (id->revoked || id->cred != CRED_PASSWORD || !pw ||
-        !auth__verify(p, id->hash, &id->cache_valid, id->cache, pw)) {
+        !auth__verify(p, id->hash, &id->cache_valid, id->cache, &id->last_fail_ms, pw)) {
         metrics__of(id)->authentication_failures++;
         mosquitto_log_printf(MOSQ_LOG_NOTICE, "cordon: refused %s: %s", user,
                              id->revoked                 ? "credentials revoked"

@@ -21,10 +21,14 @@
 
 #include "control.h"
 
-#define KICK_QUEUE_MAX 256 /* kicks waiting for the next TICK; more are retried by the next check  \
-                            */
-#define KICK_NAME_MAX 256  /* client ids longer than this are kicked by username instead */
-#define MAC_BYTES     32   /* keyed BLAKE2b of a verified password (verify cache) */
+/* kicks waiting for the next TICK; when full, the next denied check queues again */
+#define KICK_QUEUE_MAX 256
+/* client ids longer than this are kicked by username instead */
+#define KICK_NAME_MAX 256
+/* keyed BLAKE2b of a verified password (verify cache) */
+#define MAC_BYTES 32
+/* after a failed Argon2id verify, the identity's next uncached verify waits this long */
+#define AUTH_FAIL_BACKOFF_MS 1000
 
 enum ident_cred {
     CRED_NONE = 0,    /* no credentials: refused (entry exists for quarantine/policy) */
@@ -43,7 +47,8 @@ struct ident {
     struct control_policy policy; /* valid when has_policy */
     bool cache_valid;             /* cache holds the MAC of the last verified password */
     unsigned char cache[MAC_BYTES];
-    bool metrics_dirty; /* counters changed since the last metrics message */
+    int64_t last_fail_ms; /* monotonic time of the last failed verify (AUTH_FAIL_BACKOFF_MS) */
+    bool metrics_dirty;   /* counters changed since the last metrics message */
     struct control_thing_metrics metrics;
     UT_hash_handle hh;
 };
@@ -63,6 +68,7 @@ struct plugin {
     char server_hash[CONTROL_SECRET_MAX + 1];
     bool server_cache_valid;
     unsigned char server_cache[MAC_BYTES];
+    int64_t server_last_fail_ms;
     bool clientid_must_match;
     unsigned long long opslimit;
     size_t memlimit;
@@ -131,6 +137,9 @@ int metrics__disconnect_cb(int event, void *event_data, void *userdata);
 void metrics__tick(struct plugin *p, int64_t now_ms);
 
 /* ---- plugin.c ---------------------------------------------------------- */
+
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t plugin__monotonic_ms(void);
 
 /* Queue a kick for the next TICK (deduplicated; dropped when the queue is full). */
 void plugin__queue_kick(struct plugin *p, enum kick_by by, const char *name);

@@ -58,7 +58,7 @@ static void plugin__run_kicks(struct plugin *p)
     }
 }
 
-static int64_t plugin__monotonic_ms(void)
+int64_t plugin__monotonic_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -114,6 +114,7 @@ static void plugin__forget_creds(struct ident *id)
     id->cred = CRED_NONE;
     sodium_memzero(id->hash, sizeof(id->hash));
     id->cache_valid = false;
+    id->last_fail_ms = 0;
 }
 
 /*
