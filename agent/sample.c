@@ -28,14 +28,23 @@ int sample_init(struct sample *s, const struct agent_config *cfg)
     if (!s->chunk)
         return CORDON_ENOMEM;
     result = collect_init(&s->col, (uint32_t)cfg->max_list);
-    if (result)
+    if (result) {
         free(s->chunk);
-    return result;
+        return result;
+    }
+    s->use_diag = strcmp(cfg->proc_root, "/proc") == 0;
+    if (diag_init(&s->diag)) {
+        collect_free(&s->col);
+        free(s->chunk);
+        return CORDON_ENOMEM;
+    }
+    return 0;
 }
 
 void sample_free(struct sample *s)
 {
     collect_free(&s->col);
+    diag_free(&s->diag);
     buf_free(&s->text);
     free(s->chunk);
     s->chunk = NULL;
@@ -110,6 +119,8 @@ static void load_ifaddrs_live(struct sample *s)
 {
     struct ifaddrs *ifa, *i;
 
+    if (s->use_diag && diag_ifaddrs(&s->diag, &s->ift) == 0)
+        return;
     iftable_clear(&s->ift);
     if (getifaddrs(&ifa) < 0) {
         if (!s->warned_ifaddrs)
@@ -243,7 +254,20 @@ int sample_collect(struct sample *s, struct report *r)
     report_reset(r);
     load_ifaddrs(s);
     collect_begin(&s->col, &s->ift);
+    if (s->use_diag) {
+        result = diag_tcp(&s->diag, &s->col);
+        if (result == -ENOMEM)
+            return CORDON_ENOMEM;
+        if (result) {
+            log_warn("netlink socket dump unavailable; reading /proc/net/tcp from now on",
+                     "error=\"%s\"", strerror(-result));
+            s->use_diag = false;
+            collect_begin(&s->col, &s->ift);
+        }
+    }
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        if (s->use_diag && (tables[i].kind == PROCNET_TCP || tables[i].kind == PROCNET_TCP6))
+            continue;
         result = read_table(s, tables[i].name, tables[i].kind);
         if (result == CORDON_ENOMEM)
             return result;

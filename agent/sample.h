@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "collect.h"
 #include "config.h"
+#include "diag.h"
 #include "netdev.h"
 #include "report.h"
 
@@ -26,6 +27,8 @@ struct sample {
     struct buf text; /* scratch */
     char *chunk;     /* PROC_CHUNK + PROC_LINE_MAX bytes */
     bool warned_ifaddrs;
+    struct diag diag;
+    bool use_diag; /* live system: netlink for TCP and addresses */
 };
 
 int sample_init(struct sample *s, const struct agent_config *cfg);
