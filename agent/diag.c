@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #define DIAG_TCP_ESTABLISHED 1
-#define DIAG_TCP_LISTEN 10
+#define DIAG_TCP_LISTEN      10
 
 static int nl_open(int proto)
 {
@@ -105,7 +105,7 @@ static int tcp_msg(void *ctx, struct nlmsghdr *h)
     memcpy(s.remote.addr, m->id.idiag_dst, alen);
     s.local_port = ntohs(m->id.idiag_sport);
     s.remote_port = ntohs(m->id.idiag_dport);
-    s.state = m->idiag_state == DIAG_TCP_LISTEN ? PROCNET_TCP_LISTEN
+    s.state = m->idiag_state == DIAG_TCP_LISTEN        ? PROCNET_TCP_LISTEN
               : m->idiag_state == DIAG_TCP_ESTABLISHED ? PROCNET_TCP_ESTABLISHED
                                                        : 0;
     if (!s.state)

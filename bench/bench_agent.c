@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #define SOCKETS 1000
-#define CYCLES 200
+#define CYCLES  200
 
 static int nsock;
 
@@ -133,7 +133,7 @@ int main(void)
     struct rlimit rl;
     char self[PATH_MAX], agent[PATH_MAX + 32], stripped[64], cycles[16];
     ssize_t n;
-    long binary_kib = -1, bytes = 0;
+    long binary_kib = -1;
     int l4, l6;
 
     getrlimit(RLIMIT_NOFILE, &rl);
@@ -167,7 +167,6 @@ int main(void)
         buf_reset(&body);
         if (report_encode(&r, false, &body))
             return 1;
-        bytes += (long)body.len;
     }
     getrusage(RUSAGE_SELF, &r1);
     printf("sockets opened: %d; last report: tcp_ports total=%u, udp_ports total=%u, "
@@ -188,8 +187,9 @@ int main(void)
             unlink(stripped);
         }
         snprintf(cycles, sizeof(cycles), "%d", CYCLES);
-        char *aargv[] = { agent, "--config", "/dev/null", "--thing", "bench", "--stdout",
-                          "--bench-cycles", cycles, "--log-level", "error", NULL };
+        char *aargv[] = { agent,      "--config",       "/dev/null", "--thing",     "bench",
+                          "--stdout", "--bench-cycles", cycles,      "--log-level", "error",
+                          NULL };
         if (run(aargv, &child) == 0)
             printf("info: the same %d cycles inside cordon-agent (libmosquitto + OpenSSL mapped): "
                    "cpu_us_per_report=%ld max_rss_kib=%ld\n",
@@ -205,8 +205,8 @@ int main(void)
             fclose(f);
     }
     printf("unstripped cordon-agent: %ld KiB\n", file_kib(agent));
-    printf("bench agent: cpu_us_per_report=%ld max_rss_kib=%ld binary_kib=%ld\n", per,
-           r1.ru_maxrss, binary_kib);
+    printf("bench agent: cpu_us_per_report=%ld max_rss_kib=%ld binary_kib=%ld\n", per, r1.ru_maxrss,
+           binary_kib);
     buf_free(&body);
     sample_free(&s);
     report_free(&r);
