@@ -617,6 +617,25 @@ out:
 
 /* ---- command encoding -------------------------------------------------- */
 
+int control_cmd_init(struct control_cmd *c, enum control_cmd_type type, const char *thing,
+                     const char *correlation_id)
+{
+    memset(c, 0, sizeof(*c));
+    c->type = type;
+    if (thing && thing[0]) {
+        if (!control_identity_valid(thing, strlen(thing)))
+            return CORDON_EINVAL;
+        memcpy(c->thing, thing, strlen(thing) + 1);
+    }
+    if (correlation_id && correlation_id[0]) {
+        size_t n = strlen(correlation_id);
+        if (n > CONTROL_CORRELATION_MAX)
+            return CORDON_EINVAL;
+        memcpy(c->correlation_id, correlation_id, n + 1);
+    }
+    return 0;
+}
+
 static json_t *strlist_json(char *const *v, size_t n)
 {
     json_t *a = json_array();

@@ -148,6 +148,15 @@ void control_policy_free(struct control_policy *p);
 int control_policy_copy(struct control_policy *dst, const struct control_policy *src);
 
 /*
+ * Zero c and set its type, thing and correlation id (either may be NULL or
+ * ""). For cordond, before filling kind-specific fields. Returns 0, or
+ * CORDON_EINVAL when thing is not a valid identity or correlation_id is
+ * longer than CONTROL_CORRELATION_MAX (c is then zeroed but for the type).
+ */
+int control_cmd_init(struct control_cmd *c, enum control_cmd_type type, const char *thing,
+                     const char *correlation_id);
+
+/*
  * Append a command message {"commands":[...]} holding cmds[0..n) to out.
  * For cordond. Returns 0, CORDON_EINVAL (a command is incomplete: no thing
  * where one is needed, unknown type) or the buf error.

@@ -262,6 +262,33 @@ static void test_pattern_valid(void **state)
     assert_false(control_pattern_valid("a/b#"));
 }
 
+static void test_limits(void **state)
+{
+    struct control_batch b;
+    struct cordon_diag d;
+    struct buf in;
+    struct control_cmd c;
+    char corr[CONTROL_CORRELATION_MAX + 2];
+    (void)state;
+    buf_init(&in, CONTROL_MAX_BYTES * 2);
+    assert_int_equal(buf_adds(&in, "{\"commands\":["), 0);
+    for (int i = 0; i <= CONTROL_COMMANDS_MAX; i++)
+        assert_int_equal(
+            buf_adds(&in, i ? ",{\"command\":\"get-state\"}" : "{\"command\":\"get-state\"}"), 0);
+    assert_int_equal(buf_adds(&in, "]}"), 0);
+    assert_int_equal(control_batch_decode(&b, in.ptr, in.len, &d), CORDON_ETOOBIG);
+    assert_non_null(strstr(d.message, "257 commands"));
+    assert_int_equal(control_batch_decode(&b, in.ptr, CONTROL_MAX_BYTES + 1, &d), CORDON_ETOOBIG);
+    buf_free(&in);
+
+    assert_int_equal(control_cmd_init(&c, CONTROL_CMD_KICK, "dev1", "k"), 0);
+    assert_string_equal(c.thing, "dev1");
+    assert_int_equal(control_cmd_init(&c, CONTROL_CMD_KICK, "de+v1", NULL), CORDON_EINVAL);
+    memset(corr, 'c', sizeof(corr));
+    corr[sizeof(corr) - 1] = '\0';
+    assert_int_equal(control_cmd_init(&c, CONTROL_CMD_GET_STATE, NULL, corr), CORDON_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_topic_match),
         cmocka_unit_test(test_filter_within),
         cmocka_unit_test(test_pattern_valid),
+        cmocka_unit_test(test_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
