@@ -113,7 +113,13 @@ static int emit(struct detect_events *ev, enum violation_event_type type, const 
         return CORDON_ENOMEM;
     e->type = type;
     violation_id_format(s->id, e->violation_id);
-    snprintf(e->thing, sizeof(e->thing), "%s", thing);
+    {
+        size_t len = strlen(thing);
+        if (len >= sizeof(e->thing))
+            len = sizeof(e->thing) - 1;
+        memcpy(e->thing, thing, len);
+        e->thing[len] = '\0';
+    }
     e->profile = p;
     e->behavior = b;
     e->time_ms = now_ms;
