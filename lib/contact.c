@@ -5,6 +5,7 @@
 #include "contact.h"
 
 #include "incident_yaml.h"
+#include "stack.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -308,6 +309,12 @@ static int read_plan(const struct incident_yaml *y, struct fy_node *n, struct co
 int contact_from_node(struct contact *c, struct fy_node *node, const char *file,
                       struct cordon_diag *diag)
 {
+    return contact_from_node_as(c, node, file, -1, diag);
+}
+
+int contact_from_node_as(struct contact *c, struct fy_node *node, const char *file,
+                         int default_type, struct cordon_diag *diag)
+{
     static const char *const keys[] = { "alias", "displayName", "type", "channels", "plan", NULL };
     struct incident_yaml y = { file, diag };
     struct fy_node *v, *ch;
@@ -334,11 +341,19 @@ int contact_from_node(struct contact *c, struct fy_node *node, const char *file,
         (r = incident_yaml_str(&y, v, "displayName", 0, CONTACT_DISPLAY_NAME_MAX, c->display_name)))
         return r;
     v = incident_yaml_get(node, "type");
-    if (!v)
+    if (!v && default_type < 0)
         return incident_yaml_fail(&y, node, "contact", "missing type (PERSONAL | ESCALATION)");
-    if ((r = incident_yaml_enum(&y, v, "type", type_names, &e)))
-        return r;
-    c->type = (enum contact_type)e;
+    if (v) {
+        if ((r = incident_yaml_enum(&y, v, "type", type_names, &e)))
+            return r;
+        if (default_type == CONTACT_ESCALATION && e != CONTACT_ESCALATION)
+            return incident_yaml_fail(&y, v, "type",
+                                      "expected ESCALATION in escalationPlans; personal contacts "
+                                      "go under contacts");
+        c->type = (enum contact_type)e;
+    } else {
+        c->type = (enum contact_type)default_type;
+    }
     v = incident_yaml_get(node, "channels");
     if (v) {
         if (c->type != CONTACT_PERSONAL)
@@ -625,9 +640,35 @@ int contact_book_load_yaml(struct contact_book *b, const char *text, size_t len,
         return r;
     root = fy_document_root(doc);
     list = root;
-    if (fy_node_is_mapping(root) && incident_yaml_get(root, "contacts"))
-        list = incident_yaml_get(root, "contacts");
-    if (fy_node_is_mapping(list)) {
+    if (fy_node_is_mapping(root) &&
+        (incident_yaml_get(root, "contacts") || incident_yaml_get(root, "escalationPlans"))) {
+        /* stack.yaml shape: contacts + escalationPlans lists, other keys ignored */
+        static const char *const keys[] = { "contacts", "escalationPlans" };
+        size_t k;
+        for (k = 0; k < 2 && !r; k++) {
+            struct fy_node *l = incident_yaml_get(root, keys[k]);
+            if (!l)
+                continue;
+            if ((r = incident_yaml_seq(&y, l, keys[k], CONTACT_BOOK_MAX)))
+                break;
+            it = NULL;
+            while ((n = fy_node_sequence_iterate(l, &it))) {
+                struct contact *c = malloc(sizeof(*c));
+                r = c ? contact_from_node_as(c, n, file, k ? CONTACT_ESCALATION : CONTACT_PERSONAL,
+                                             diag)
+                      : CORDON_ENOMEM;
+                if (!r)
+                    r = contact_book_add(b, c);
+                if (r) {
+                    free(c);
+                    if (r == CORDON_EEXIST)
+                        r = incident_yaml_fail(&y, incident_yaml_get(n, "alias"), "alias",
+                                               "duplicate contact alias");
+                    break;
+                }
+            }
+        }
+    } else if (fy_node_is_mapping(list)) {
         struct contact *c = malloc(sizeof(*c));
         r = c ? contact_from_node(c, list, file, diag) : CORDON_ENOMEM;
         if (!r)
@@ -656,3 +697,121 @@ int contact_book_load_yaml(struct contact_book *b, const char *text, size_t len,
         r = contact_book_validate(b, diag);
     return r;
 }
+
+/* ---- stack kinds (lib/stack.h) ------------------------------------------------ */
+
+static int kind_parse(struct fy_node *node, const char *file, void **obj, int type,
+                      struct cordon_diag *diag)
+{
+    struct contact *c = malloc(sizeof(*c));
+    int r;
+
+    *obj = NULL;
+    if (!c)
+        return CORDON_ENOMEM;
+    r = contact_from_node_as(c, node, file, type, diag);
+    if (r) {
+        free(c);
+        return r;
+    }
+    *obj = c;
+    return 0;
+}
+
+static int kind_parse_contact(struct fy_node *node, const char *file, void **obj,
+                              struct cordon_diag *diag)
+{
+    return kind_parse(node, file, obj, CONTACT_PERSONAL, diag);
+}
+
+static int kind_parse_escalation(struct fy_node *node, const char *file, void **obj,
+                                 struct cordon_diag *diag)
+{
+    return kind_parse(node, file, obj, CONTACT_ESCALATION, diag);
+}
+
+static const char *kind_name(const void *obj)
+{
+    return ((const struct contact *)obj)->alias;
+}
+
+static int kind_write(const void *obj, struct fy_document *fyd, struct fy_node **out)
+{
+    struct buf b;
+    int r;
+
+    *out = NULL;
+    buf_init(&b, INCIDENT_YAML_MAX_BYTES);
+    r = contact_to_yaml(obj, &b, 0);
+    if (!r) {
+        /* the document owns the text: libfyaml keeps pointers into it */
+        *out = fy_node_build_from_malloc_string(fyd, b.ptr, b.len);
+        if (*out)
+            return 0;
+        r = CORDON_ENOMEM;
+    }
+    buf_free(&b);
+    return r;
+}
+
+int incident_json_compare(const json_t *a, const json_t *b, char *reason, size_t size)
+{
+    const char *k;
+    json_t *v;
+
+    if (json_equal(a, b))
+        return 0;
+    json_object_foreach((json_t *)a, k, v)
+    {
+        if (!json_equal(v, json_object_get(b, k))) {
+            snprintf(reason, size, "%s changed", k);
+            return 1;
+        }
+    }
+    json_object_foreach((json_t *)b, k, v)
+    {
+        if (!json_object_get(a, k)) {
+            snprintf(reason, size, "%s added", k);
+            return 1;
+        }
+    }
+    snprintf(reason, size, "changed");
+    return 1;
+}
+
+static int kind_compare(const void *a, const void *b, char *reason, size_t size)
+{
+    json_t *ja = contact_to_json(a, false), *jb = contact_to_json(b, false);
+    int r = incident_json_compare(ja, jb, reason, size);
+
+    json_decref(ja);
+    json_decref(jb);
+    return r;
+}
+
+static void kind_free(void *obj)
+{
+    if (obj)
+        contact_free(obj);
+    free(obj);
+}
+
+const struct stack_kind contact_stack_kind = {
+    .key = "contacts",
+    .kind = "contact",
+    .parse = kind_parse_contact,
+    .name = kind_name,
+    .write = kind_write,
+    .compare = kind_compare,
+    .free = kind_free,
+};
+
+const struct stack_kind contact_stack_kind_escalation = {
+    .key = "escalationPlans",
+    .kind = "escalationPlan",
+    .parse = kind_parse_escalation,
+    .name = kind_name,
+    .write = kind_write,
+    .compare = kind_compare,
+    .free = kind_free,
+};

@@ -111,6 +111,11 @@ void contact_free(struct contact *c);
  */
 int contact_from_node(struct contact *c, struct fy_node *node, const char *file,
                       struct cordon_diag *diag);
+/* Same, with the type optional: default_type (CONTACT_PERSONAL or
+ * CONTACT_ESCALATION) applies when the node has no `type`; with
+ * CONTACT_ESCALATION a PERSONAL type is an error. -1 = type required. */
+int contact_from_node_as(struct contact *c, struct fy_node *node, const char *file,
+                         int default_type, struct cordon_diag *diag);
 /* Parse a whole YAML or JSON document holding one contact. */
 int contact_from_yaml(struct contact *c, const char *text, size_t len, const char *file,
                       struct cordon_diag *diag);
@@ -163,5 +168,15 @@ int contact_book_validate(const struct contact_book *b, struct cordon_diag *diag
  */
 int contact_book_load_yaml(struct contact_book *b, const char *text, size_t len, const char *file,
                            struct cordon_diag *diag);
+
+/*
+ * Stack kinds (lib/stack.h) for configuration as code: `contacts:` (type
+ * optional, default PERSONAL) and `escalationPlans:` (type optional,
+ * ESCALATION). Objects are struct contact, named by alias. Escalation
+ * targets are checked against the whole book by contact_book_validate.
+ */
+struct stack_kind;
+extern const struct stack_kind contact_stack_kind;
+extern const struct stack_kind contact_stack_kind_escalation;
 
 #endif

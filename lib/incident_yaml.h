@@ -80,6 +80,10 @@ int incident_yaml_to_json(const struct incident_yaml *y, struct fy_node *n, cons
  */
 int incident_yaml_emit(struct buf *out, const json_t *v, int indent);
 
+/* Compare two JSON objects for stack_diff: 0 when equal, else 1 and a
+ * reason like "plan changed" naming the first differing key. */
+int incident_json_compare(const json_t *a, const json_t *b, char *reason, size_t size);
+
 /* Characters allowed in names: [a-zA-Z0-9_-] (plus '.' ':' '/' when extra is set). */
 bool incident_name_valid(const char *s, const char *extra);
 

@@ -5,6 +5,7 @@
 #include "response_plan.h"
 
 #include "incident_yaml.h"
+#include "stack.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -644,3 +645,75 @@ int response_plan_to_yaml(const struct response_plan *p, struct buf *out, int in
     json_decref(j);
     return r;
 }
+
+/* ---- stack kind (lib/stack.h) ------------------------------------------------- */
+
+static int kind_parse(struct fy_node *node, const char *file, void **obj, struct cordon_diag *diag)
+{
+    struct response_plan *p = malloc(sizeof(*p));
+    int r;
+
+    *obj = NULL;
+    if (!p)
+        return CORDON_ENOMEM;
+    response_plan_init(p);
+    r = response_plan_from_node(p, node, file, diag);
+    if (r) {
+        response_plan_free(p);
+        free(p);
+        return r;
+    }
+    *obj = p;
+    return 0;
+}
+
+static const char *kind_name(const void *obj)
+{
+    return ((const struct response_plan *)obj)->name;
+}
+
+static int kind_write(const void *obj, struct fy_document *fyd, struct fy_node **out)
+{
+    struct buf b;
+    int r;
+
+    *out = NULL;
+    buf_init(&b, INCIDENT_YAML_MAX_BYTES);
+    r = response_plan_to_yaml(obj, &b, 0);
+    if (!r) {
+        /* the document owns the text: libfyaml keeps pointers into it */
+        *out = fy_node_build_from_malloc_string(fyd, b.ptr, b.len);
+        if (*out)
+            return 0;
+        r = CORDON_ENOMEM;
+    }
+    buf_free(&b);
+    return r;
+}
+
+static int kind_compare(const void *a, const void *b, char *reason, size_t size)
+{
+    json_t *ja = response_plan_to_json(a), *jb = response_plan_to_json(b);
+    int r = incident_json_compare(ja, jb, reason, size);
+
+    json_decref(ja);
+    json_decref(jb);
+    return r;
+}
+
+static void kind_free(void *obj)
+{
+    if (obj)
+        response_plan_free(obj);
+    free(obj);
+}
+
+const struct stack_kind response_plan_stack_kind = {
+    .key = "responsePlans",
+    .kind = "responsePlan",
+    .parse = kind_parse,
+    .name = kind_name,
+    .write = kind_write,
+    .compare = kind_compare,
+    .free = kind_free,
+};

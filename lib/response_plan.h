@@ -146,4 +146,8 @@ int response_plan_template_check(const char *tmpl, char *bad);
 size_t response_plan_related_items(const struct response_plan *p,
                                    const struct response_plan_related **items);
 
+/* Stack kind (lib/stack.h) for `responsePlans:`; objects are struct response_plan. */
+struct stack_kind;
+extern const struct stack_kind response_plan_stack_kind;
+
 #endif

@@ -9,6 +9,8 @@
 #include <cmocka.h>
 
 #include "contact.h"
+#include "response_plan.h"
+#include "stack.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +217,68 @@ static void test_book_rules(void **state)
     assert_non_null(strstr(d.message, "aliases are not supported"));
 }
 
+/* The stack kinds: contacts + escalationPlans + responsePlans, written and read back. */
+static void test_stack_kinds(void **state)
+{
+    static const struct stack_kind *const kinds[] = { &contact_stack_kind,
+                                                      &contact_stack_kind_escalation,
+                                                      &response_plan_stack_kind };
+    const char *doc =
+        "contacts:\n"
+        "  - alias: oncall-primary\n"
+        "    channels: [{name: email, type: EMAIL, deliveryAddress: a@example.org,\n"
+        "                activationStatus: ACTIVATED}]\n"
+        "    plan: {stages: [{durationSeconds: 5, targets: [{channel: email}]}]}\n"
+        "escalationPlans:\n"
+        "  - alias: iot-escalation\n"
+        "    plan: {stages: [{durationSeconds: 10, targets: [{contact: oncall-primary, "
+        "isEssential: true}]}]}\n"
+        "responsePlans:\n"
+        "  - name: IotResponsePlan\n"
+        "    incidentTemplate: {title: 'Critical IoT Device Incident | {{violationId}}', impact: "
+        "3}\n"
+        "    engagements: [iot-escalation]\n";
+    const char *bad = "escalationPlans:\n  - alias: x\n    type: PERSONAL\n";
+    struct stack a, b;
+    struct stack_changes ch;
+    struct cordon_diag d;
+    struct buf out;
+    struct contact_book book;
+    const struct contact *e;
+
+    (void)state;
+    stack_init_kinds(&a, kinds, 3);
+    stack_init_kinds(&b, kinds, 3);
+    if (stack_parse(&a, doc, strlen(doc), "stack.yaml", &d))
+        fail_msg("%s", d.message);
+    e = stack_find(&a, "escalationPlan", "iot-escalation");
+    assert_non_null(e);
+    assert_int_equal(e->type, CONTACT_ESCALATION);
+    assert_int_equal(stack_count(&a, "contact"), 1);
+    buf_init(&out, 1 << 20);
+    assert_int_equal(stack_write(&a, &out), 0);
+    if (stack_parse(&b, out.ptr, out.len, "export.yaml", &d))
+        fail_msg("%s\n%s", d.message, out.ptr);
+    stack_changes_init(&ch);
+    assert_int_equal(stack_diff(&a, &b, &ch), 0);
+    assert_int_equal(ch.len, 0);
+    stack_changes_free(&ch);
+    buf_free(&out);
+    stack_free(&a);
+    stack_free(&b);
+
+    /* the same document feeds the daemon's contact book */
+    contact_book_init(&book);
+    assert_int_equal(contact_book_load_yaml(&book, doc, strlen(doc), "stack.yaml", &d), 0);
+    assert_int_equal(book.n, 2);
+    contact_book_free(&book);
+
+    stack_init_kinds(&a, kinds, 3);
+    assert_int_equal(stack_parse(&a, bad, strlen(bad), "stack.yaml", &d), CORDON_EINVAL);
+    assert_non_null(strstr(d.message, "stack.yaml:3:11: type: expected ESCALATION"));
+    stack_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_json_round_trip_with_state),
         cmocka_unit_test(test_bad_fixtures),
         cmocka_unit_test(test_book_rules),
+        cmocka_unit_test(test_stack_kinds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
