@@ -325,6 +325,67 @@ metric.failing.command = /bin/false
         assert ids == [first, future + 1], ids
         assert os.listdir(os.path.join(state, "spool")) == []
 
+    # ---- against Cordon's broker plugin (authentication, topic policy) ----------
+
+    def test_cordon_broker_password(self):
+        if not os.path.exists(harness.PLUGIN):
+            print("skip: broker plugin not built")
+            return
+        tmp = TempDir()
+        br = harness.CordonBroker(tmp)
+        ctl = harness.Control(tmp, br.port)
+        ctl.ok({"command": "set-credentials", "thing": "pump-7", "password": "pw-pump-7"})
+        sub = Subscriber(tmp, br.port, topic("pump-7"), user=harness.SERVER_IDENTITY,
+                         password=harness.SERVER_PASSWORD, v5=True)
+        pw = tmp.file("pump-7.pass", "pw-pump-7\n", mode=0o600)
+        a, _ = agent(tmp, "pump-7", br.port, "--username", "pump-7", "--password-file", pw)
+        sub.wait(lambda m: len(reports(sub, "pump-7")) >= 2, timeout=15, what="reports via the plugin")
+        log = a.log()
+        assert "pw-pump-7" not in log, "password in the log"
+        assert "level=error" not in log and "refused" not in log, log
+        a.stop()
+        # a wrong password is refused and retried with backoff, never crashes
+        bad = tmp.file("bad.pass", "nope\n", mode=0o600)
+        a, _ = agent(tmp, "pump-7", br.port, "--username", "pump-7", "--password-file", bad,
+                     name="agent-bad")
+        wait_for(lambda: "broker refused the connection" in a.log(), timeout=10,
+                 what="refusal logged")
+        assert "nope" not in a.log()
+        assert a.poll() is None
+        a.stop()
+        ctl.stop()
+
+    def test_cordon_broker_tls_client_certificate(self):
+        if not os.path.exists(harness.PLUGIN):
+            print("skip: broker plugin not built")
+            return
+        tmp = TempDir()
+        pki = harness.make_pki(tmp, ["pump-8"])
+        tport = harness.free_port()
+        br = harness.CordonBroker(tmp, extra=harness.tls_listener_conf(tport, pki))
+        harness.wait_port(tport, proc=br)
+        ctl = harness.Control(tmp, br.port)
+        ctl.ok({"command": "set-credentials", "thing": "pump-8", "certificate": True})
+        sub = Subscriber(tmp, br.port, topic("pump-8"), user=harness.SERVER_IDENTITY,
+                         password=harness.SERVER_PASSWORD, v5=True)
+        cert, key = pki["pump-8"]
+        a, _ = agent(tmp, "pump-8", tport, "--cafile", pki["ca"], "--certfile", cert,
+                     "--keyfile", key)
+        sub.wait(lambda m: len(reports(sub, "pump-8")) >= 1, timeout=15, what="a report over TLS")
+        assert "level=error" not in a.log(), a.log()
+        a.stop()
+        # a CA that did not sign the server certificate: no connection, no report
+        other = harness.make_pki(os.path.join(tmp.path, "other"), [])
+        n = len(reports(sub, "pump-8"))
+        a, _ = agent(tmp, "pump-8", tport, "--cafile", other["ca"], "--certfile", cert,
+                     "--keyfile", key, name="agent-badca")
+        wait_for(lambda: "cannot connect" in a.log() or "connection lost" in a.log(), timeout=10,
+                 what="TLS failure logged")
+        time.sleep(1.5)
+        assert len(reports(sub, "pump-8")) == n
+        a.stop()
+        ctl.stop()
+
     def test_mqtt5_refused_falls_back_to_311(self):
         tmp = TempDir()
         broker = FakeV311Broker()
