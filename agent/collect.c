@@ -428,7 +428,8 @@ static void finish_list(struct collect *c, struct collect_list *l, struct report
     uint32_t uniq = 0;
 
     cmp_ift = c->ift;
-    qsort(l->v, l->n, sizeof(*l->v), listener_cmp);
+    if (l->n > 1)
+        qsort(l->v, l->n, sizeof(*l->v), listener_cmp);
     out->present = true;
     out->count = 0;
     for (uint32_t i = 0; i < l->n; i++) {

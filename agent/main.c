@@ -326,19 +326,32 @@ static int validate_main(const char *path)
         return 1;
     }
     cordon_diag_clear(&d);
-    /* one report per line is accepted too (the --stdout form) */
-    size_t off = 0;
+    /* one document (possibly pretty-printed), or one report per line (the
+     * --stdout form) */
     int bad = 0, n = 0;
-    while (off < in.len) {
-        const char *p = in.ptr + off, *nl = memchr(p, '\n', in.len - off);
-        size_t len = nl ? (size_t)(nl - p) : in.len - off;
-        off += len + (nl ? 1 : 0);
-        if (len == 0)
-            continue;
-        n++;
-        if (report_decode(&r, p, len, NULL, &d)) {
-            printf("invalid: report %d: %s: %s\n", n, d.code, d.message);
-            bad = 1;
+    struct cordon_diag whole;
+    cordon_diag_clear(&whole);
+    if (report_decode(&r, in.ptr ? in.ptr : "", in.len, NULL, &whole) == 0) {
+        n = 1;
+    } else {
+        size_t off = 0;
+        while (off < in.len) {
+            const char *p = in.ptr + off, *nl = memchr(p, '\n', in.len - off);
+            size_t len = nl ? (size_t)(nl - p) : in.len - off;
+            off += len + (nl ? 1 : 0);
+            if (len == 0)
+                continue;
+            n++;
+            if (report_decode(&r, p, len, NULL, &d)) {
+                if (n == 1) {
+                    /* not line-separated reports: report the document's error */
+                    printf("invalid: %s: %s\n", whole.code, whole.message);
+                    bad = 1;
+                    break;
+                }
+                printf("invalid: report %d: %s: %s\n", n, d.code, d.message);
+                bad = 1;
+            }
         }
     }
     if (!bad)

@@ -164,7 +164,8 @@ int spool_open(struct spool *s, const char *dir, uint32_t max_reports, int64_t m
         }
     }
     closedir(d);
-    qsort(s->v, s->n, sizeof(*s->v), ent_cmp);
+    if (s->n > 1)
+        qsort(s->v, s->n, sizeof(*s->v), ent_cmp);
     return 0;
 }
 
