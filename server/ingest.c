@@ -41,12 +41,18 @@ static void flush_replies(struct server *s, void *arg)
 {
     struct ingest *in = I(s);
     (void)arg;
+    if (in->nreplies == 0)
+        return;
+    if (in->nreplies > 1)
+        mqtt_cork(s, true);
     for (size_t i = 0; i < in->nreplies; i++) {
         struct reply *r = &in->replies[i];
         /* the topic is NUL-terminated in the arena */
         mqtt_publish(s, in->arena.ptr + r->topic_off, in->arena.ptr + r->body_off, r->body_len, 0,
                      NULL);
     }
+    if (in->nreplies > 1)
+        mqtt_cork(s, false);
     in->nreplies = 0;
     buf_reset(&in->arena);
 }

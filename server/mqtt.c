@@ -14,7 +14,10 @@
 #include <mosquitto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #define MQTT_BACKOFF_MIN_MS 500
 #define MQTT_BACKOFF_MAX_MS 30000
@@ -57,6 +60,16 @@ static void on_reconnect(uv_timer_t *t);
 static void free_handle(uv_handle_t *h)
 {
     free(h);
+}
+
+void mqtt_cork(struct server *s, bool on)
+{
+    int fd, v = on ? 1 : 0;
+    if (!s->mqtt || !s->mqtt->connected)
+        return;
+    fd = mosquitto_socket(s->mqtt->mosq);
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
 }
 
 bool mqtt_connected(const struct server *s)

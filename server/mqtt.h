@@ -40,6 +40,11 @@ int mqtt_on_ack(struct server *s, mqtt_ack_fn fn, void *arg);
 int mqtt_publish(struct server *s, const char *topic, const void *payload, size_t len, int qos,
                  int *mid);
 bool mqtt_connected(const struct server *s);
+/*
+ * Cork the socket around a burst of publishes (TCP_CORK) so the kernel
+ * sends full segments and the broker reads them in few calls; uncork sends.
+ */
+void mqtt_cork(struct server *s, bool on);
 /* Flush queued writes now (after a burst of publishes). */
 void mqtt_flush(struct server *s);
 
