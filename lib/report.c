@@ -350,6 +350,7 @@ struct key {
     size_t rawlen;
     const char *s; /* decoded bytes: raw when it had no escape, else buf */
     size_t n;      /* decoded length (may exceed KEYBUF_MAX: then s is cut) */
+    int id;        /* index in the schema's key table, -1 = unknown */
     char buf[KEYBUF_MAX];
 };
 
@@ -462,6 +463,9 @@ COLD static int fail_missing(struct dec *d, const char *at, const char *name)
 HOT void skip_ws(struct dec *d)
 {
     const char *p = d->p, *end = d->end;
+    /* compact JSON has none: one compare in the common case */
+    if (p < end && (unsigned char)*p > ' ')
+        return;
     while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
         p++;
     d->p = p;
@@ -613,7 +617,7 @@ static int scan_number(struct dec *d, bool *is_int)
 
 HOT bool take_null(struct dec *d)
 {
-    if (d->end - d->p >= 4 && memcmp(d->p, "null", 4) == 0) {
+    if (d->p < d->end && *d->p == 'n' && d->end - d->p >= 4 && memcmp(d->p, "null", 4) == 0) {
         d->p += 4;
         return true;
     }
@@ -815,11 +819,13 @@ struct keydef {
     const char *l; /* long */
     const char *s; /* short */
     uint8_t ll, sl;
+    /* the names followed by the closing quote, zero padded, for word compares */
+    char lq[32], sq[32];
 };
 
 #define KD(l, s)                                                                                   \
     {                                                                                              \
-        l, s, sizeof(l) - 1, sizeof(s) - 1                                                         \
+        l, s, sizeof(l) - 1, sizeof(s) - 1, l "\"", s "\""                                       \
     }
 
 enum { K_HEADER, K_METRICS, K_CUSTOM };
@@ -862,6 +868,43 @@ static inline bool bytes_eq(const char *a, const char *b, size_t n)
     return true;
 }
 
+/* All ones over the first n bytes (1..8) of a word loaded from memory. */
+HOT uint64_t word_mask(unsigned n)
+{
+    if (n >= 8)
+        return ~(uint64_t)0;
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return ~(uint64_t)0 << (8 * (8 - n));
+#else
+    return ((uint64_t)1 << (8 * n)) - 1;
+#endif
+}
+
+/* Do the n bytes at p (avail readable) equal kw (a padded keydef name with
+ * its closing quote, n <= 24)? Word compares when 24 bytes are readable. */
+HOT bool key_at(const char *p, size_t avail, const char *kw, unsigned n)
+{
+    uint64_t a, b;
+
+    if (avail < 24)
+        return n <= avail && bytes_eq(p, kw, n);
+    memcpy(&a, p, 8);
+    memcpy(&b, kw, 8);
+    if (n <= 8)
+        return ((a ^ b) & word_mask(n)) == 0;
+    if (a != b)
+        return false;
+    memcpy(&a, p + 8, 8);
+    memcpy(&b, kw + 8, 8);
+    if (n <= 16)
+        return ((a ^ b) & word_mask(n - 8)) == 0;
+    if (a != b)
+        return false;
+    memcpy(&a, p + 16, 8);
+    memcpy(&b, kw + 16, 8);
+    return ((a ^ b) & word_mask(n - 16)) == 0;
+}
+
 static inline int key_find(const struct keydef *t, int n, const struct key *k)
 {
     for (int i = 0; i < n; i++) {
@@ -870,6 +913,78 @@ static inline int key_find(const struct keydef *t, int n, const struct key *k)
             return i;
     }
     return -1;
+}
+
+/*
+ * obj_next for an object of the schema: the key is matched against table t
+ * straight from the input (word compares, closing quote included), so known
+ * keys are never scanned twice; k->id is the index in t or -1. Keys with
+ * escapes or unknown keys take the general path.
+ */
+HOT int obj_next_key(struct dec *d, bool *first, struct key *k, const struct keydef *t, int nt)
+{
+    const char *p;
+    size_t avail;
+    bool esc;
+    int rc;
+
+    skip_ws(d);
+    if (d->p < d->end && *d->p == '}') {
+        d->p++;
+        d->depth--;
+        return 1;
+    }
+    if (!*first) {
+        if (d->p >= d->end || *d->p != ',')
+            return fail_syntax(d, d->p, "expected ',' or '}'");
+        d->p++;
+        skip_ws(d);
+    }
+    *first = false;
+    if (d->p >= d->end || *d->p != '"')
+        return fail_syntax(d, d->p, "expected a key string");
+    k->at = d->p;
+    p = d->p + 1;
+    avail = (size_t)(d->end - p);
+    for (int i = 0; avail >= 2 && i < nt; i++) {
+        unsigned n = 0;
+        /* the first two bytes rule out most candidates without a word compare
+         * (a one-letter key's second byte is its closing quote) */
+        if (p[0] == t[i].lq[0] && p[1] == t[i].lq[1] && key_at(p, avail, t[i].lq, t[i].ll + 1u))
+            n = t[i].ll;
+        else if (p[0] == t[i].sq[0] && p[1] == t[i].sq[1] &&
+                 key_at(p, avail, t[i].sq, t[i].sl + 1u))
+            n = t[i].sl;
+        if (n) {
+            k->raw = k->s = p;
+            k->rawlen = k->n = n;
+            k->id = i;
+            d->p = p + n + 1;
+            goto colon;
+        }
+    }
+    rc = scan_str(d, &k->raw, &k->rawlen, &esc);
+    if (rc)
+        return rc;
+    if (esc) {
+        k->n = json_unescape(k->raw, k->rawlen, k->buf, sizeof(k->buf));
+        k->s = k->buf;
+    } else {
+        k->s = k->raw;
+        k->n = k->rawlen;
+    }
+    k->id = key_find(t, nt, k);
+colon:
+    if (d->p < d->end && *d->p == ':') {
+        d->p++;
+    } else {
+        skip_ws(d);
+        if (d->p >= d->end || *d->p != ':')
+            return fail_syntax(d, d->p, "expected ':'");
+        d->p++;
+    }
+    skip_ws(d);
+    return 0;
 }
 
 /* Is k written in short form? (Used only to name missing fields alike.) */
@@ -936,7 +1051,10 @@ HOT int parse_int(struct dec *d, enum int_kind kind, uint64_t *out)
     int rc;
 
     if (p < end && *p >= '1' && *p <= '9') {
-        /* fast path: a plain unsigned integer */
+        /* fast path: a plain unsigned integer; 19 digits cannot overflow */
+        const char *stop = end - p > 19 ? p + 19 : end;
+        while (p < stop && *p >= '0' && *p <= '9')
+            v = v * 10 + (unsigned)(*p++ - '0');
         while (p < end && *p >= '0' && *p <= '9') {
             unsigned dig = (unsigned)(*p - '0');
             if (v > (UINT64_MAX - dig) / 10)
@@ -1046,7 +1164,10 @@ static int parse_iface(struct dec *d, char out[IFNAME_MAX + 1])
             p++;
         n = (size_t)(p - start);
         if (p < end && *p == '"' && n > 0) {
-            memcpy(out, start, n);
+            if ((const unsigned char *)d->end - start >= IFNAME_MAX + 1)
+                memcpy(out, start, IFNAME_MAX + 1); /* constant size: two moves */
+            else
+                memcpy(out, start, n);
             out[n] = '\0';
             d->p = (const char *)p + 1;
             return 0;
@@ -1155,8 +1276,8 @@ static int parse_port_entry(struct dec *d, struct report_port *e, bool short_for
     e->iface[0] = '\0';
     if ((rc = obj_open(d, "a port entry (object)")))
         return rc;
-    while ((rc = obj_next(d, &first, &k)) == 0) {
-        id = key_find(keys_port, NKEYS(keys_port), &k);
+    while ((rc = obj_next_key(d, &first, &k, keys_port, NKEYS(keys_port))) == 0) {
+        id = k.id;
         if (id < 0) {
             if ((rc = member_unknown(d, &k)))
                 return rc;
@@ -1199,8 +1320,8 @@ static int parse_ports(struct dec *d, struct report_ports *g, bool short_form)
     (void)short_form;
     if ((rc = obj_open(d, "an object")))
         return rc;
-    while ((rc = obj_next(d, &first, &k)) == 0) {
-        id = key_find(keys_ports, NKEYS(keys_ports), &k);
+    while ((rc = obj_next_key(d, &first, &k, keys_ports, NKEYS(keys_ports))) == 0) {
+        id = k.id;
         if (id < 0) {
             if ((rc = member_unknown(d, &k)))
                 return rc;
@@ -1267,8 +1388,8 @@ static int parse_conn(struct dec *d, struct report_conn *c, bool short_form)
     c->local_iface[0] = '\0';
     if ((rc = obj_open(d, "a connection (object)")))
         return rc;
-    while ((rc = obj_next(d, &first, &k)) == 0) {
-        id = key_find(keys_conn, NKEYS(keys_conn), &k);
+    while ((rc = obj_next_key(d, &first, &k, keys_conn, NKEYS(keys_conn))) == 0) {
+        id = k.id;
         if (id < 0) {
             if ((rc = member_unknown(d, &k)))
                 return rc;
@@ -1313,8 +1434,8 @@ static int parse_ec(struct dec *d, struct report_conns *g)
     g->total = 0;
     if ((rc = obj_open(d, "an object")))
         return rc;
-    while ((rc = obj_next(d, &first, &k)) == 0) {
-        id = key_find(keys_ec, NKEYS(keys_ec), &k);
+    while ((rc = obj_next_key(d, &first, &k, keys_ec, NKEYS(keys_ec))) == 0) {
+        id = k.id;
         if (id < 0) {
             if ((rc = member_unknown(d, &k)))
                 return rc;
@@ -1376,8 +1497,8 @@ static int parse_tc(struct dec *d)
 
     if ((rc = obj_open(d, "an object")))
         return rc;
-    while ((rc = obj_next(d, &first, &k)) == 0) {
-        id = key_find(keys_tc, NKEYS(keys_tc), &k);
+    while ((rc = obj_next_key(d, &first, &k, keys_tc, NKEYS(keys_tc))) == 0) {
+        id = k.id;
         if (id < 0) {
             if ((rc = member_unknown(d, &k)))
                 return rc;
@@ -1403,8 +1524,8 @@ static int parse_ns(struct dec *d, struct report_netstats *ns)
     ns->has = 0;
     if ((rc = obj_open(d, "an object")))
         return rc;
-    while ((rc = obj_next(d, &first, &k)) == 0) {
-        id = key_find(keys_ns, NKEYS(keys_ns), &k);
+    while ((rc = obj_next_key(d, &first, &k, keys_ns, NKEYS(keys_ns))) == 0) {
+        id = k.id;
         if (id < 0) {
             if ((rc = member_unknown(d, &k)))
                 return rc;
@@ -1432,8 +1553,8 @@ static int parse_metrics(struct dec *d)
 
     if ((rc = obj_open(d, "an object")))
         return rc;
-    while ((rc = obj_next(d, &first, &k)) == 0) {
-        id = key_find(keys_metrics, NKEYS(keys_metrics), &k);
+    while ((rc = obj_next_key(d, &first, &k, keys_metrics, NKEYS(keys_metrics))) == 0) {
+        id = k.id;
         if (id < 0) {
             if ((rc = member_unknown(d, &k)))
                 return rc;
@@ -1511,8 +1632,8 @@ static int parse_header(struct dec *d, bool short_form)
 
     if ((rc = obj_open(d, "an object")))
         return rc;
-    while ((rc = obj_next(d, &first, &k)) == 0) {
-        id = key_find(keys_header, NKEYS(keys_header), &k);
+    while ((rc = obj_next_key(d, &first, &k, keys_header, NKEYS(keys_header))) == 0) {
+        id = k.id;
         if (id < 0) {
             if ((rc = member_unknown(d, &k)))
                 return rc;
@@ -1730,14 +1851,14 @@ static int parse_custom_metric(struct dec *d, const struct key *k)
     path_push_index(d, 0);
     if ((rc = obj_open(d, "an object { \"type\": value }")))
         return rc;
-    rc = obj_next(d, &first, &tk);
+    rc = obj_next_key(d, &first, &tk, keys_cvalue, NKEYS(keys_cvalue));
     if (rc)
         return rc < 0 ? rc
                       : fail(d, CORDON_EINVAL, REPORT_E_INVALID_FIELD, d->p - 1,
                              "empty object, expected one of number, number_list, string_list, "
                              "ip_list");
     path_push_key(d, tk.raw, tk.rawlen);
-    id = key_find(keys_cvalue, NKEYS(keys_cvalue), &tk);
+    id = tk.id;
     if (id < 0)
         return fail(d, CORDON_EINVAL, REPORT_E_INVALID_FIELD, tk.at,
                     "unknown value type (number, number_list, string_list or ip_list)");
@@ -1803,8 +1924,8 @@ static int parse_root(struct dec *d)
     }
     if ((rc = obj_open(d, "an object")))
         return rc;
-    while ((rc = obj_next(d, &first, &k)) == 0) {
-        id = key_find(keys_root, NKEYS(keys_root), &k);
+    while ((rc = obj_next_key(d, &first, &k, keys_root, NKEYS(keys_root))) == 0) {
+        id = k.id;
         if (id < 0) {
             if ((rc = member_unknown(d, &k)))
                 return rc;
