@@ -318,7 +318,7 @@ int report_thing_name_check(const char *name, size_t len)
  * Decoder state, errors and paths
  * ====================================================================== */
 
-#define SEG_MAX           (REPORT_MAX_DEPTH + 4)
+#define SEG_MAX           (2 * REPORT_MAX_DEPTH + 2) /* a key and an index per level */
 #define KEYBUF_MAX        160 /* decoded key bytes kept (>= METRIC_NAME_MAX) */
 #define PATH_KEY_SHOW     64  /* bytes of one key shown in a message */
 #define VALUE_SHOW        40  /* bytes of a value shown in a message */
@@ -419,8 +419,8 @@ static size_t path_format(const struct dec *d, char *out, size_t cap)
 __attribute__((format(printf, 5, 6))) COLD static int fail(struct dec *d, int err, const char *code,
                                                            const char *at, const char *fmt, ...)
 {
-    char path[256], text[320];
-    size_t off, plen;
+    char path[1024], text[320];
+    size_t off, plen, mlen;
     va_list ap;
 
     if (!d->diag)
@@ -436,6 +436,17 @@ __attribute__((format(printf, 5, 6))) COLD static int fail(struct dec *d, int er
     va_end(ap);
     cordon_diag_set(d->diag, code, off, 0, 0, "%s%s%s (at byte %zu)", path, plen ? ": " : "", text,
                     off);
+    /* a message cut at its cap must stay valid UTF-8 (it goes into a JSON reply) */
+    mlen = strlen(d->diag->message);
+    if (mlen == sizeof(d->diag->message) - 1) {
+        size_t k = mlen;
+        unsigned char lead;
+        while (k > 0 && ((unsigned char)d->diag->message[k - 1] & 0xC0) == 0x80)
+            k--;
+        lead = k > 0 ? (unsigned char)d->diag->message[k - 1] : 0;
+        if (lead >= 0xC0 && mlen - (k - 1) < (size_t)(lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2))
+            d->diag->message[k - 1] = '\0';
+    }
     return err;
 }
 
@@ -787,19 +798,27 @@ static int skip_value(struct dec *d)
             return CORDON_EINVAL;
         d->p++;
         first = true;
-        while ((rc = obj_next(d, &first, &k)) == 0)
+        while ((rc = obj_next(d, &first, &k)) == 0) {
+            path_push_key(d, k.raw, k.rawlen);
             if ((rc = skip_value(d)))
                 return rc;
+            path_pop(d);
+        }
         return rc < 0 ? rc : 0;
-    case '[':
+    case '[': {
+        uint32_t i = 0;
         if (depth_enter(d))
             return CORDON_EINVAL;
         d->p++;
         first = true;
-        while ((rc = arr_next(d, &first)) == 0)
+        while ((rc = arr_next(d, &first)) == 0) {
+            path_push_index(d, i++);
             if ((rc = skip_value(d)))
                 return rc;
+            path_pop(d);
+        }
         return rc < 0 ? rc : 0;
+    }
     case 't':
         return take_literal(d, "true", 4);
     case 'f':
@@ -807,6 +826,8 @@ static int skip_value(struct dec *d)
     case 'n':
         return take_literal(d, "null", 4);
     default:
+        if (*d->p != '-' && (*d->p < '0' || *d->p > '9'))
+            return fail_syntax(d, d->p, "expected a value");
         return scan_number(d, &is_int);
     }
 }
@@ -825,7 +846,7 @@ struct keydef {
 
 #define KD(l, s)                                                                                   \
     {                                                                                              \
-        l, s, sizeof(l) - 1, sizeof(s) - 1, l "\"", s "\""                                       \
+        l, s, sizeof(l) - 1, sizeof(s) - 1, l "\"", s "\""                                         \
     }
 
 enum { K_HEADER, K_METRICS, K_CUSTOM };

@@ -23,6 +23,22 @@ static int lookup(void *ctx, const char *name, size_t len)
     return len % 4;
 }
 
+/* Messages go into JSON replies: they must be valid UTF-8 without controls. */
+static int message_ok(const char *m)
+{
+    const unsigned char *p = (const unsigned char *)m;
+    while (*p) {
+        int n = *p < 0x80 ? 1 : *p >= 0xF0 ? 4 : *p >= 0xE0 ? 3 : *p >= 0xC2 ? 2 : 0;
+        if (n == 0 || (n == 1 && *p < 0x20))
+            return 0;
+        for (int i = 1; i < n; i++)
+            if ((p[i] & 0xC0) != 0x80)
+                return 0;
+        p += n;
+    }
+    return 1;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -42,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > 0 && (data[0] & 1))
         (void)report_decode(&r, (const char *)data, size, &opts, &diag);
     if (report_decode(&r, (const char *)data, size, NULL, &diag) != 0) {
-        if (diag.code[0] == '\0' || diag.offset > size)
+        if (diag.code[0] == '\0' || diag.offset > size || !message_ok(diag.message))
             abort();
         return 0;
     }

@@ -914,6 +914,27 @@ static void test_diag_offset_and_path(void **state)
     assert_string_equal(fx->diag.code, REPORT_E_INVALID_PAYLOAD);
     assert_int_equal(fx->diag.offset, strchr(j, '}') - j + 2);
     assert_non_null(strstr(fx->diag.message, "expected ',' or '}'"));
+    /* long keys are cut in the path on a character boundary */
+    {
+        struct buf b;
+        buf_init(&b, 1 << 16);
+        assert_int_equal(buf_printf(&b, "{%s,\"metrics\":{\"", H), 0);
+        for (int i = 0; i < 6; i++) {
+            for (int k = 0; k < 40 + i; k++)
+                assert_int_equal(buf_adds(&b, "\xe2\x82\xac"), 0);
+            assert_int_equal(buf_adds(&b, i < 5 ? "\":{\"" : "\":\"\x01\"}}}}}}}"), 0);
+        }
+        assert_int_equal(report_decode(&fx->r, b.ptr, b.len, NULL, &fx->diag), CORDON_EINVAL);
+        assert_non_null(strstr(fx->diag.message, "\xe2\x82\xac...."));
+        assert_non_null(strstr(fx->diag.message, "control character in string"));
+        for (const unsigned char *p = (const unsigned char *)fx->diag.message; *p;) {
+            int n = *p < 0x80 ? 1 : *p >= 0xE0 ? 3 : 2;
+            for (int i = 1; i < n; i++)
+                assert_int_equal(p[i] & 0xC0, 0x80);
+            p += n;
+        }
+        buf_free(&b);
+    }
     /* a NULL diag is allowed */
     assert_int_equal(report_decode(&fx->r, j, strlen(j), NULL, NULL), CORDON_EINVAL);
 }
