@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # bench/broker.sh — Mosquitto throughput with and without cordon_mosquitto.so.
-# Two brokers on free 127.0.0.1 ports, the same C publisher/subscriber
-# (build/bin/bench-broker) against each, 200,000 QoS 0 messages per run,
-# rounds alternating between the brokers; each side's best round counts
-# (the machine is shared: load only slows rounds down). Broker CPU time per
-# message is printed too: it is what the plugin adds, independent of load.
-# With the plugin, the publisher is a device publishing its own report topic
-# (ACL WRITE: identity lookup + policy match per message) and the subscriber
-# the server identity (ACL READ per delivery).
+# Two brokers on free 127.0.0.1 ports; one C publisher/subscriber pair per
+# broker (build/bin/bench-broker, libmosquitto), the same code and settings
+# for both, 200,000 QoS 0 messages (64-byte payload) through each in one
+# run, in batches of 10,000 alternating ABBA between the brokers so that the
+# load of a shared machine hits both alike. With the plugin the publisher is
+# a device publishing its own report topic (ACL WRITE per message: identity
+# lookup + policy match) and the subscriber the server identity (ACL READ
+# per delivery). The broker's CPU time per message is printed too: it is the
+# plugin's cost independent of machine load.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${CORDON_BUILD:-$root/build}
 bench=$build/bin/bench-broker
 plugin=$build/lib/cordon_mosquitto.so
 count=${BENCH_BROKER_COUNT:-200000}
-rounds=${BENCH_BROKER_ROUNDS:-5}
+batch=${BENCH_BROKER_BATCH:-10000}
 for f in "$bench" "$plugin"; do
   [ -e "$f" ] || { echo "bench/broker.sh: $f missing: run make build" >&2; exit 2; }
 done
@@ -69,30 +70,16 @@ topic='$aws/things/bench-dev/defender/metrics/json'
 # broker CPU time (user+system, clock ticks) of a pid
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
-run() { # port pid -> "msgs_per_s broker_cpu_us_per_msg"
-  local c0 c1 rate
-  c0=$(cpu_ticks "$2")
-  rate=$("$bench" "$1" "$count" bench-dev bench-pw "$topic" cordond server-secret \
-    '$aws/things/+/defender/metrics/json' 64 | sed -n 's/.*msgs_per_s=\([0-9]*\).*/\1/p')
-  c1=$(cpu_ticks "$2")
-  [ -n "$rate" ] || return 1
-  echo "$rate $(awk -v d=$((c1 - c0)) -v hz="$hz" -v n="$count" 'BEGIN{printf "%.2f", d / hz * 1e6 / n}')"
-}
-with=(); without=(); cw=(); cwo=()
-for r in $(seq "$rounds"); do
-  w=$(run "$p_with" "${pids[0]}") || { echo "bench/broker.sh: lost messages (with plugin)" >&2; exit 1; }
-  wo=$(run "$p_without" "${pids[1]}") || { echo "bench/broker.sh: lost messages (without)" >&2; exit 1; }
-  echo "round $r: with_plugin=${w% *} msgs/s (broker ${w#* } us CPU/msg)  without=${wo% *} msgs/s (broker ${wo#* } us CPU/msg)"
-  with+=("${w% *}"); without+=("${wo% *}"); cw+=("${w#* }"); cwo+=("${wo#* }")
-done
-# The machine is shared: other load only ever slows a round down, so each
-# side's best round is its figure (median printed too).
-best() { printf '%s\n' "$@" | sort -n | tail -n 1; }
-least() { printf '%s\n' "$@" | sort -n | head -n 1; }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
-echo "median: with_plugin=$(median "${with[@]}") without=$(median "${without[@]}") msgs/s"
-echo "broker CPU per message (least): with_plugin=$(least "${cw[@]}") us without=$(least "${cwo[@]}") us"
-mw=$(best "${with[@]}")
-mwo=$(best "${without[@]}")
+c0_with=$(cpu_ticks "${pids[0]}"); c0_without=$(cpu_ticks "${pids[1]}")
+out=$("$bench" "$count" "$batch" bench-dev bench-pw "$topic" cordond server-secret \
+  '$aws/things/+/defender/metrics/json' 64 "$p_with" "$p_without") || {
+  echo "$out"; echo "bench/broker.sh: messages were lost" >&2; exit 1; }
+c1_with=$(cpu_ticks "${pids[0]}"); c1_without=$(cpu_ticks "${pids[1]}")
+echo "$out" | sed "s/^port=$p_with /with plugin:    /; s/^port=$p_without /without plugin: /"
+rate() { echo "$out" | sed -n "s/^port=$1 msgs_per_s=\([0-9]*\).*/\1/p"; }
+us_per_msg() { awk -v d="$1" -v hz="$hz" -v n="$count" 'BEGIN{printf "%.2f", d / hz * 1e6 / n}'; }
+echo "broker CPU per message: with_plugin=$(us_per_msg $((c1_with - c0_with))) us without=$(us_per_msg $((c1_without - c0_without))) us"
+mw=$(rate "$p_with")
+mwo=$(rate "$p_without")
 ratio=$(awk -v a="$mw" -v b="$mwo" 'BEGIN{printf "%.2f", a/b}')
 echo "bench broker: with_plugin_msgs_per_s=$mw without_msgs_per_s=$mwo ratio=$ratio"

@@ -44,7 +44,17 @@ int acl__check_cb(int event, void *event_data, void *userdata)
     if (!strcmp(user, p->server_identity))
         return MOSQ_ERR_SUCCESS;
     id = state__find(p, user);
-    if (!id || id->cred == CRED_NONE || id->revoked) {
+    if (!id) {
+        plugin__queue_kick(p, KICK_USERNAME, user);
+        return MOSQ_ERR_ACL_DENIED;
+    }
+    if (id->last_client != ev->client) {
+        /* a session that did not pass BASIC_AUTH: a certificate-listener connection */
+        id->last_client = ev->client;
+        metrics__of(id)->connection_attempts++;
+        metrics__source_ip(id, ev->client);
+    }
+    if (id->cred == CRED_NONE || id->revoked) {
         plugin__queue_kick(p, KICK_USERNAME, user);
         return MOSQ_ERR_ACL_DENIED;
     }

@@ -149,5 +149,6 @@ int auth__basic_auth_cb(int event, void *event_data, void *userdata)
                              "cordon: refused %s: client id must equal the identity", user);
         return MOSQ_ERR_AUTH;
     }
+    id->last_client = ev->client;
     return MOSQ_ERR_SUCCESS;
 }

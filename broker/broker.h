@@ -48,7 +48,11 @@ struct ident {
     bool cache_valid;             /* cache holds the MAC of the last verified password */
     unsigned char cache[MAC_BYTES];
     int64_t last_fail_ms; /* monotonic time of the last failed verify (AUTH_FAIL_BACKOFF_MS) */
-    bool metrics_dirty;   /* counters changed since the last metrics message */
+    /* the session last seen for this identity: a first ACL check from another one is a new
+     * connection (certificate listeners have no BASIC_AUTH to count it). Compared, never
+     * dereferenced. */
+    const struct mosquitto *last_client;
+    bool metrics_dirty; /* counters changed since the last metrics message */
     struct control_thing_metrics metrics;
     UT_hash_handle hh;
 };

@@ -43,6 +43,8 @@ int metrics__disconnect_cb(int event, void *event_data, void *userdata)
     if (!user || !(id = state__find(p, user)))
         return MOSQ_ERR_SUCCESS;
     metrics__of(id)->disconnects++;
+    if (id->last_client == ev->client)
+        id->last_client = NULL;
     return MOSQ_ERR_SUCCESS;
 }
 

@@ -314,6 +314,8 @@ class BrokerTest(harness.Test):
         harness.wait_port(tport, proc=self.broker)
         self.ctl = Control(tmp, self.broker.port)
         self.ctl.ok({"command": "set-credentials", "thing": "cam1", "certificate": True})
+        msub = Subscriber(tmp, self.broker.port, CONTROL_METRICS_TOPIC, user=SERVER_IDENTITY,
+                          password=SERVER_PASSWORD, v5=True)
 
         def cam(name, topic, payload="{}", client_id=None):
             argv = ["mosquitto_pub", "-h", "127.0.0.1", "-p", tport, "-t", topic, "-m", payload,
@@ -338,6 +340,14 @@ class BrokerTest(harness.Test):
         assert accepted(cam("cam1", report_topic("cam1")))
         self.ctl.ok({"command": "revoke", "thing": "cam1"})
         assert denied(cam("cam1", report_topic("cam1")))
+        # no BASIC_AUTH on this listener: a session's first ACL check counts its connection
+        # (6 certificate sessions + 1 password attempt)
+
+        def attempts():
+            return sum(t["aws:num-connection-attempts"]
+                       for _, pl in msub.messages(CONTROL_METRICS_TOPIC)
+                       for t in json.loads(pl)["things"] if t["thing"] == "cam1")
+        wait_for(lambda: attempts() == 7, what="7 connection attempts of cam1")
 
     def test_12_exports_only_entry_points(self):
         r = harness.run(["nm", "-D", "--defined-only", harness.PLUGIN])
