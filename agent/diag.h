@@ -34,6 +34,10 @@ void diag_free(struct diag *d);
  * Returns 0, or a negative errno (the caller falls back to /proc). */
 int diag_tcp(struct diag *d, struct collect *c);
 
+/* Add every unconnected UDP socket (state 07, both families) to c.
+ * Returns 0 or a negative errno (the caller falls back to /proc). */
+int diag_udp(struct diag *d, struct collect *c);
+
 /* Fill t with the addresses of every interface. Returns 0 or a negative
  * errno (the caller falls back to getifaddrs). */
 int diag_ifaddrs(struct diag *d, struct iftable *t);

@@ -256,18 +256,20 @@ int sample_collect(struct sample *s, struct report *r)
     collect_begin(&s->col, &s->ift);
     if (s->use_diag) {
         result = diag_tcp(&s->diag, &s->col);
+        if (!result)
+            result = diag_udp(&s->diag, &s->col);
         if (result == -ENOMEM)
             return CORDON_ENOMEM;
         if (result) {
-            log_warn("netlink socket dump unavailable; reading /proc/net/tcp from now on",
+            log_warn("netlink socket dump unavailable; reading /proc/net from now on",
                      "error=\"%s\"", strerror(-result));
             s->use_diag = false;
             collect_begin(&s->col, &s->ift);
         }
     }
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-        if (s->use_diag && (tables[i].kind == PROCNET_TCP || tables[i].kind == PROCNET_TCP6))
-            continue;
+        if (s->use_diag)
+            break;
         result = read_table(s, tables[i].name, tables[i].kind);
         if (result == CORDON_ENOMEM)
             return result;

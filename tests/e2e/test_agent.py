@@ -168,6 +168,52 @@ class AgentTest(harness.Test):
             u.close()
             t.close()
 
+    def test_netlink_matches_proc_text(self):
+        # the live path (netlink dumps) and the /proc text parser agree on our sockets;
+        # "/proc/" (trailing slash) selects the text parser on the live files
+        ks = []
+        try:
+            for fam, addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::"),
+                              (socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+                u = socket.socket(fam, socket.SOCK_DGRAM)
+                u.bind((addr, 0))
+                ks.append(u)
+            c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            c.connect(("127.0.0.1", ks[2].getsockname()[1]))
+            ks.append(c)
+            ls = socket.socket(socket.AF_INET6)
+            ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            ls.bind(("::", 0))
+            ls.listen()
+            ks.append(ls)
+            for i in range(3):
+                x = socket.socket()
+                x.connect(("127.0.0.1", ls.getsockname()[1]))
+                a, _ = ls.accept()
+                ks += [x, a]
+            ours = {k.getsockname()[1] for k in ks}
+
+            def mine(extra):
+                r = run([AGENT, "--config", os.devnull, "--thing", "t1", "--once", "--stdout",
+                         "--max-list", "1000"] + extra)
+                m = json.loads(r.stdout)["metrics"]
+                tp = sorted((p["port"], p.get("interface", "")) for p in
+                            m["listening_tcp_ports"]["ports"] if p["port"] in ours)
+                up = sorted((p["port"], p.get("interface", "")) for p in
+                            m["listening_udp_ports"]["ports"] if p["port"] in ours)
+                cs = sorted(json.dumps(c, sort_keys=True) for c in
+                            m["tcp_connections"]["established_connections"]["connections"]
+                            if c.get("local_port") in ours)
+                return tp, up, cs
+
+            live, text = mine([]), mine(["--proc-root", "/proc/"])
+            assert live == text, (live, text)
+            assert len(live[0]) == 1 and len(live[1]) == 4 and len(live[2]) == 6, live
+            assert ("127.0.0.1:" in live[2][0]), live[2]  # v4-mapped written as IPv4
+        finally:
+            for k in ks:
+                k.close()
+
     def test_custom_metrics(self):
         tmp = TempDir()
         mods = tmp.file("modules", "nf_conntrack\nbr_netfilter\n")
