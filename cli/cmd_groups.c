@@ -207,8 +207,11 @@ static int quarantine(struct cli *c, int argc, char **argv, const char *method)
             out_raw(&r);
         } else {
             const char *status;
+            /* the broker's confirmation is asynchronous: pending until it answers */
             action = json_object_get(root, "action");
             status = json_string_value(json_object_get(action, "status"));
+            if (!status)
+                status = json_string_value(json_object_get(root, "status"));
             printf("%s %s", o.pos[0],
                    json_is_true(json_object_get(root, "quarantined")) ? "quarantined" : "released");
             if (status)
