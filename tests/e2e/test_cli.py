@@ -12,7 +12,8 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 import harness as h  # noqa: E402
 
-CORDON = os.path.join(h.BIN, "cordon")
+# CORDON_CLI_BIN: run another cordon binary (e.g. the ASan build) against this build's cordond
+CORDON = os.environ.get("CORDON_CLI_BIN") or os.path.join(h.BIN, "cordon")
 EXAMPLE = os.path.join(h.SRC, "examples", "stack.yaml")
 
 
