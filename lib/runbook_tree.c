@@ -266,6 +266,58 @@ static int check_tag(struct parse_ctx *c, struct fy_token *tag, struct runbook_t
     return CORDON_EINVAL;
 }
 
+static bool has_quote_pair(const char *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < len; i++)
+        if (s[i] == '\'' && s[i + 1] == '\'')
+            return true;
+    return false;
+}
+
+/*
+ * The value of a single-quoted scalar from its source text (between the
+ * quotes): '' is a quote; a line break and the blanks around it fold into one
+ * space, or into n-1 newlines for n breaks (YAML 1.2 §7.3.2).
+ */
+static char *single_quoted_decode(const char *raw, size_t len, size_t *outlen)
+{
+    char *out = malloc(len + 1);
+    size_t i = 0, o = 0;
+
+    if (!out)
+        return NULL;
+    while (i < len) {
+        char c = raw[i];
+        if (c == '\'' && i + 1 < len && raw[i + 1] == '\'') {
+            out[o++] = '\'';
+            i += 2;
+        } else if (c == '\n' || c == '\r') {
+            size_t breaks = 0;
+            while (o > 0 && (out[o - 1] == ' ' || out[o - 1] == '\t'))
+                o--;
+            while (i < len &&
+                   (raw[i] == '\n' || raw[i] == '\r' || raw[i] == ' ' || raw[i] == '\t')) {
+                if (raw[i] == '\n')
+                    breaks++;
+                i++;
+            }
+            if (breaks <= 1)
+                out[o++] = ' ';
+            else
+                while (--breaks > 0)
+                    out[o++] = '\n';
+        } else {
+            out[o++] = c;
+            i++;
+        }
+    }
+    out[o] = '\0';
+    *outlen = o;
+    return out;
+}
+
 static int on_event(struct parse_ctx *c, struct fy_event *e, int *docs)
 {
     struct runbook_tree *t = c->tree;
@@ -283,15 +335,23 @@ static int on_event(struct parse_ctx *c, struct fy_event *e, int *docs)
         }
         return 0;
     case FYET_SCALAR: {
-        size_t len;
-        const char *txt = fy_token_get_text(e->scalar.value, &len);
+        size_t len = 0;
+        const char *txt = NULL;
         n = node_new(t, RUNBOOK_TREE_SCALAR, e);
         if (!n)
             return CORDON_ENOMEM;
-        n->text = strndup(txt ? txt : "", txt ? len : 0);
+        if (fy_token_scalar_style(e->scalar.value) == FYSS_SINGLE_QUOTED && n->end > n->pos &&
+            n->end <= t->src_len && has_quote_pair(t->src + n->pos, n->end - n->pos)) {
+            /* libfyaml 0.7.12 leaks the text of single-quoted scalars with many ''
+             * escapes; decode those from the source instead. */
+            n->text = single_quoted_decode(t->src + n->pos, n->end - n->pos, &n->len);
+        } else {
+            txt = fy_token_get_text(e->scalar.value, &len);
+            n->text = strndup(txt ? txt : "", txt ? len : 0);
+            n->len = txt ? len : 0;
+        }
         if (!n->text)
             return CORDON_ENOMEM;
-        n->len = txt ? len : 0;
         if (strlen(n->text) != n->len) {
             tree_err(t, c->diag, "InvalidScalar", n->line, n->column,
                      "expected text without NUL characters");
@@ -396,6 +456,50 @@ static int on_event(struct parse_ctx *c, struct fy_event *e, int *docs)
     }
 }
 
+/*
+ * Offset of the first byte that is not valid UTF-8 (or is NUL), or len.
+ * Checked before libfyaml sees the input: documents are UTF-8 text, and
+ * libfyaml 0.7.12 can loop forever on some invalid sequences.
+ */
+static size_t utf8_invalid_at(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n, k;
+        unsigned cp;
+        if (c == 0)
+            return i;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return i;
+        }
+        for (k = 1; k <= n; k++) {
+            if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
+                return i;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return i;
+        i += n + 1;
+    }
+    return len;
+}
+
 int runbook_tree_parse(struct runbook_tree *tree, const char *src, size_t len, const char *file,
                        bool json, int max_depth, size_t max_nodes, struct cordon_diag *diag)
 {
@@ -421,6 +525,17 @@ int runbook_tree_parse(struct runbook_tree *tree, const char *src, size_t len, c
     if (!c.stack)
         return CORDON_ENOMEM;
 
+    {
+        size_t bad = utf8_invalid_at((const unsigned char *)src, len);
+        if (bad < len) {
+            int line, col;
+            runbook_tree_linecol(tree, bad, &line, &col);
+            tree_err(tree, diag, "InvalidEncoding", line, col,
+                     "expected UTF-8 text, found byte 0x%02x", (unsigned char)src[bad]);
+            rc = CORDON_EINVAL;
+            goto out;
+        }
+    }
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;
     dcfg.output_fn = NULL;
@@ -432,7 +547,8 @@ int runbook_tree_parse(struct runbook_tree *tree, const char *src, size_t len, c
     }
     fy_diag_set_collect_errors(fyd, true);
     memset(&pcfg, 0, sizeof(pcfg));
-    pcfg.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | (json ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE);
+    pcfg.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_DISABLE_RECYCLING |
+                 (json ? FYPCF_JSON_FORCE : FYPCF_JSON_NONE);
     pcfg.diag = fyd;
     fyp = fy_parser_create(&pcfg);
     if (!fyp) {

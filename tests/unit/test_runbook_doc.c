@@ -333,6 +333,8 @@ static void test_misc_errors(void **state)
 {
     (void)state;
     expect_error("schemaVersion: '0.3'\n", 1, 1, "MissingProperty", "mainSteps");
+    expect_error("schemaVersion: '0.3'\n%\x93\xa0: x\n", 2, 2, "InvalidEncoding",
+                 "expected UTF-8 text, found byte 0x93");
     expect_error("schemaVersion: '0.3'\nmainSteps:\n  - { name: A, action: aws:pause }\n", 3, 5,
                  "MissingProperty", "needs 'inputs'");
     expect_error("schemaVersion: '0.3'\ncolour: red\nmainSteps: []\n", 2, 1, "UnknownProperty",
