@@ -38,6 +38,18 @@ void behavior_free(struct behavior *b)
 
 /* ---- compile --------------------------------------------------------------- */
 
+/* 16 address bytes as two big-endian words */
+static inline void load_words(const uint8_t *a, uint64_t w[2])
+{
+    uint64_t x = 0, y = 0;
+    for (int i = 0; i < 8; i++) {
+        x = (x << 8) | a[i];
+        y = (y << 8) | a[8 + i];
+    }
+    w[0] = x;
+    w[1] = y;
+}
+
 int behavior_cidr_parse(const char *s, size_t len, struct behavior_cidr *out)
 {
     char tmp[64];
@@ -86,6 +98,14 @@ int behavior_cidr_parse(const char *s, size_t len, struct behavior_cidr *out)
         return CORDON_EINVAL;
     }
     out->prefix = (uint8_t)prefix;
+    /* IPv4 lives in the top 32 bits of word 0 */
+    for (int w = 0; w < 2; w++) {
+        int bits = (int)prefix - 64 * w;
+        out->mask[w] = bits <= 0 ? 0 : bits >= 64 ? UINT64_MAX : ~(UINT64_MAX >> bits);
+    }
+    load_words(out->addr, out->net);
+    out->net[0] &= out->mask[0];
+    out->net[1] &= out->mask[1];
     return 0;
 }
 
@@ -174,29 +194,19 @@ double behavior_scalar(const struct metric_datapoint *dp)
     return dp->type == METRIC_TYPE_COUNT ? (double)dp->count : dp->number;
 }
 
-static bool cidr_match(const struct behavior_cidr *c, const struct report_ip *ip)
-{
-    unsigned full, rest;
-
-    if (c->family != ip->family)
-        return false;
-    full = c->prefix / 8;
-    rest = c->prefix % 8;
-    if (full && memcmp(c->addr, ip->addr, full) != 0)
-        return false;
-    if (rest) {
-        uint8_t mask = (uint8_t)(0xff << (8 - rest));
-        if ((c->addr[full] & mask) != (ip->addr[full] & mask))
-            return false;
-    }
-    return true;
-}
-
 static bool cidrs_contain(const struct behavior_criteria *c, const struct report_ip *ip)
 {
-    for (uint32_t i = 0; i < c->ncidrs; i++)
-        if (cidr_match(&c->cidr_v[i], ip))
+    uint64_t w[2];
+
+    load_words(ip->addr, w);
+    if (ip->family == 4) /* bytes 4..15 are not part of an IPv4 address */
+        w[0] &= UINT64_C(0xffffffff00000000), w[1] = 0;
+    for (uint32_t i = 0; i < c->ncidrs; i++) {
+        const struct behavior_cidr *x = &c->cidr_v[i];
+        if (x->family == ip->family && (w[0] & x->mask[0]) == x->net[0] &&
+            (w[1] & x->mask[1]) == x->net[1])
             return true;
+    }
     return false;
 }
 
@@ -564,6 +574,7 @@ int behavior_json(const struct behavior *b, struct buf *out)
 void behavior_window_init(struct behavior_window *w)
 {
     w->head = -1;
+    w->total = 0;
     memset(w->sum, 0, sizeof(w->sum));
 }
 
@@ -571,27 +582,25 @@ double behavior_window_add(struct behavior_window *w, uint32_t duration_s, int64
 {
     int64_t bucket_ms = (int64_t)duration_s * 1000 / BEHAVIOR_WINDOW_BUCKETS;
     int64_t idx;
-    double total = 0;
 
     if (bucket_ms <= 0)
         bucket_ms = 1;
     idx = now_ms / bucket_ms;
-    if (w->head < 0) {
+    if (w->head < 0 || idx - w->head >= BEHAVIOR_WINDOW_BUCKETS) {
         memset(w->sum, 0, sizeof(w->sum));
+        w->total = 0;
         w->head = idx;
     } else if (idx > w->head) {
-        int64_t gap = idx - w->head;
-        if (gap >= BEHAVIOR_WINDOW_BUCKETS) {
-            memset(w->sum, 0, sizeof(w->sum));
-        } else {
-            for (int64_t i = w->head + 1; i <= idx; i++)
-                w->sum[i % BEHAVIOR_WINDOW_BUCKETS] = 0;
+        for (int64_t i = w->head + 1; i <= idx; i++) {
+            w->total -= w->sum[i % BEHAVIOR_WINDOW_BUCKETS];
+            w->sum[i % BEHAVIOR_WINDOW_BUCKETS] = 0;
         }
         w->head = idx;
     }
     /* a time before head (clock stepped back) counts in the newest bucket */
     w->sum[w->head % BEHAVIOR_WINDOW_BUCKETS] += v;
-    for (int i = 0; i < BEHAVIOR_WINDOW_BUCKETS; i++)
-        total += w->sum[i];
-    return total;
+    w->total += v;
+    if (w->total < 0) /* rounding: sums of non-negative deltas */
+        w->total = 0;
+    return w->total;
 }

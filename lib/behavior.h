@@ -46,6 +46,8 @@ struct behavior_cidr {
     uint8_t family; /* 4 or 6 */
     uint8_t prefix; /* 0..32 or 0..128 */
     uint8_t addr[16];
+    uint64_t net[2];  /* addr as two big-endian words, masked */
+    uint64_t mask[2]; /* prefix mask over the same words */
 };
 
 struct behavior_criteria {
@@ -153,6 +155,7 @@ int behavior_json(const struct behavior *b, struct buf *out);
  */
 struct behavior_window {
     int64_t head; /* absolute index of the newest bucket; -1 = empty */
+    double total; /* sum of the buckets, kept as they change */
     double sum[BEHAVIOR_WINDOW_BUCKETS];
 };
 

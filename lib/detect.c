@@ -1071,8 +1071,11 @@ static int import_entry(struct detect *d, struct detect_thing_state *th, json_t 
         }
         if (json_is_array(sum) && json_array_size(sum) == BEHAVIOR_WINDOW_BUCKETS) {
             s->ext->w.head = json_integer_value(json_object_get(win, "head"));
-            for (int k = 0; k < BEHAVIOR_WINDOW_BUCKETS; k++)
+            s->ext->w.total = 0;
+            for (int k = 0; k < BEHAVIOR_WINDOW_BUCKETS; k++) {
                 s->ext->w.sum[k] = json_number_value(json_array_get(sum, k));
+                s->ext->w.total += s->ext->w.sum[k];
+            }
         }
         s->ext->ml.n = (uint32_t)json_integer_value(json_object_get(ml, "n"));
         s->ext->ml.mean = json_number_value(json_object_get(ml, "mean"));
