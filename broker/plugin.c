@@ -473,6 +473,14 @@ CORDON_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void 
                  "; refusing to start (fail closed): fix or restore the file");
         goto fail;
     }
+    /* rewrite it now: a state file we cannot write must stop us at start, not at the first
+     * quarantine */
+    rc = state__save(p, err, sizeof(err));
+    if (rc) {
+        snprintf(err + strlen(err), sizeof(err) - strlen(err),
+                 "; refusing to start: quarantine could not be persisted");
+        goto fail;
+    }
     p->next_metrics_ms = plugin__monotonic_ms() + p->metrics_interval_ms;
 
     if ((rc = mosquitto_callback_register(p->pid, MOSQ_EVT_BASIC_AUTH, auth__basic_auth_cb, NULL,

@@ -191,10 +191,19 @@ class BrokerTest(harness.Test):
             assert "quarantined[0]" in str(e), str(e)
         else:
             raise AssertionError("the broker started with an invalid quarantine entry")
-        # a missing file is an empty first start
-        b = CordonBroker(tmp, opts={"state_file": os.path.join(tmp.path, "fresh.json")},
-                         name="mosquitto3")
+        # a missing file is an empty first start, and the file is written at once
+        fresh = os.path.join(tmp.path, "fresh.json")
+        b = CordonBroker(tmp, opts={"state_file": fresh}, name="mosquitto3")
         b.stop()
+        assert json.load(open(fresh))["quarantined"] == []
+        # a state file that cannot be written stops the broker too
+        try:
+            CordonBroker(tmp, opts={"state_file": os.path.join(tmp.path, "no", "dir.json")},
+                         name="mosquitto4")
+        except RuntimeError as e:
+            assert "could not be persisted" in str(e), str(e)
+        else:
+            raise AssertionError("the broker started with an unwritable state file")
 
     def test_06_forged_control_is_denied(self):
         port = self.setup()
