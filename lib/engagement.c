@@ -759,6 +759,13 @@ static int ack(struct engagement *e, const char *contact, const struct engagemen
     for (i = 0; i < e->npages; i++)
         if (!strcmp(e->pages[i].contact, contact))
             engaged = true;
+    for (i = 0; i < e->nruns && !engaged; i++) { /* a target not paged yet may step in */
+        size_t s, t;
+        for (s = 0; s < e->runs[i].nstages; s++)
+            for (t = 0; t < e->runs[i].stages[s].ntargets; t++)
+                if (!strcmp(e->runs[i].stages[s].targets[t].name, contact))
+                    engaged = true;
+    }
     if (!engaged)
         return CORDON_ENOTFOUND;
     if (ack_of(e, contact))
@@ -1005,9 +1012,14 @@ static int enum_of(const json_t *o, const char *k, const char *const *names)
     return -1;
 }
 
+/* Stored times and durations stay far from INT64 limits, so sums cannot overflow. */
+#define STATE_TIME_MAX (INT64_C(1) << 56)
+
 static int64_t int_of(const json_t *o, const char *k)
 {
-    return (int64_t)json_integer_value(json_object_get(o, k));
+    int64_t v = (int64_t)json_integer_value(json_object_get(o, k));
+
+    return v > STATE_TIME_MAX ? STATE_TIME_MAX : v < -STATE_TIME_MAX ? -STATE_TIME_MAX : v;
 }
 
 int engagement_from_json(struct engagement *e, const json_t *v, struct cordon_diag *d)
@@ -1053,6 +1065,9 @@ int engagement_from_json(struct engagement *e, const json_t *v, struct cordon_di
         for (j = 0; j < r->nstages; j++) {
             const json_t *so = json_array_get(st, j), *ts = json_object_get(so, "targets");
             r->stages[j].duration_ms = int_of(so, "durationMs");
+            if (r->stages[j].duration_ms < 0 ||
+                r->stages[j].duration_ms > (int64_t)CONTACT_STAGES_MAX * CONTACT_STAGE_MAX_MS)
+                return bad(d, "runs.stages", j);
             if (!json_is_array(ts) || json_array_size(ts) > CONTACT_TARGETS_MAX)
                 return bad(d, "runs.stages", j);
             r->stages[j].ntargets = json_array_size(ts);

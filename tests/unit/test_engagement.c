@@ -598,6 +598,32 @@ static void test_direct_contact_and_stop(void **state)
     contact_book_free(&book);
 }
 
+/* An essential contact of a later stage may acknowledge before being paged. */
+static void test_ack_before_paged(void **state)
+{
+    struct contact_book book;
+    struct engagement e;
+    struct engagement_effects fx;
+    bool essential = false;
+
+    (void)state;
+    load_book(&book, "contacts.yaml");
+    open_engagement(&e);
+    engagement_effects_init(&fx);
+    assert_int_equal(engagement_start(&e, "iot-escalation", &book, T0, &rnd, &fx), 0);
+    assert_int_equal(engagement_ack_contact(&e, "oncall-secondary", NULL, "bob", "taking it",
+                                            T0 + MIN, &fx, &essential),
+                     0);
+    assert_true(essential);
+    engagement_effects_free(&fx);
+    engagement_effects_init(&fx);
+    assert_int_equal(engagement_tick(&e, &book, T0 + 30 * MIN, &rnd, &fx), 0);
+    assert_int_equal(count(&fx, ENGAGEMENT_EFFECT_PAGE), 0);
+    engagement_effects_free(&fx);
+    engagement_free(&e);
+    contact_book_free(&book);
+}
+
 /* Corrupt state is refused with a message. */
 static void test_bad_state(void **state)
 {
@@ -625,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_recovery_coalesces),
         cmocka_unit_test(test_manual_escalation),
         cmocka_unit_test(test_direct_contact_and_stop),
+        cmocka_unit_test(test_ack_before_paged),
         cmocka_unit_test(test_bad_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "analysis.h"
+#include "contact.h"
+#include "engagement.h"
 #include "incident.h"
 #include "response_plan.h"
 
@@ -368,6 +371,120 @@ static void test_manual_start(void **state)
     response_plan_free(&plan);
 }
 
+/* What cordond does with engagement effects: timeline + MTTA into the incident. */
+static size_t apply(struct incident *inc, struct engagement_effects *efx, int64_t now,
+                    char *code_out)
+{
+    size_t i, pages = 0;
+
+    for (i = 0; i < efx->n; i++) {
+        struct engagement_effect *x = &efx->items[i];
+        if (x->type == ENGAGEMENT_EFFECT_TIMELINE)
+            assert_int_equal(
+                incident_event_add(inc, x->event_type, x->event_data, NULL, now, &rnd, NULL), 0);
+        else if (x->type == ENGAGEMENT_EFFECT_ACKNOWLEDGED)
+            assert_int_equal(incident_note_ack(inc, x->contact, x->channel, NULL, x->time_ms, &rnd),
+                             0);
+        else if (x->type == ENGAGEMENT_EFFECT_PAGE) {
+            pages++;
+            if (code_out && x->channel_type == CONTACT_CHANNEL_SMS)
+                strcpy(code_out, x->accept_code);
+        }
+    }
+    engagement_effects_free(efx);
+    engagement_effects_init(efx);
+    return pages;
+}
+
+/* seed-scenario.md §3 steps 4-12 through the core, as cordond drives it. */
+static void test_seed_scenario(void **state)
+{
+    struct response_plan plan;
+    struct contact_book book;
+    struct incident inc;
+    struct incident *known[1] = { &inc };
+    struct incident_effects fx;
+    struct engagement e;
+    struct engagement_effects efx;
+    struct incident_violation v = violation("v-4444", "dd-test-01", INCIDENT_VIOLATION_IN_ALARM);
+    struct incident_violation c = violation("v-4444", "dd-test-01", INCIDENT_VIOLATION_CLEARED);
+    struct analysis a;
+    struct buf md;
+    struct cordon_diag d;
+    char path[512], code[CONTACT_CODE_MAX + 1] = "";
+    char *text = malloc(1 << 16);
+    FILE *f;
+    size_t n, i, idx;
+
+    (void)state;
+    load_plan(&plan);
+    snprintf(path, sizeof(path), "%s/incidents/contacts-seconds.yaml", CORDON_FIXTURES);
+    f = fopen(path, "rb");
+    assert_non_null(f);
+    n = fread(text, 1, (1 << 16) - 1, f);
+    fclose(f);
+    contact_book_init(&book);
+    assert_int_equal(contact_book_load_yaml(&book, text, n, "contacts-seconds.yaml", &d), 0);
+    free(text);
+
+    /* step 5: one OPEN incident */
+    incident_init(&inc);
+    incident_effects_init(&fx);
+    assert_int_equal(incident_route(&plan, &v, NULL, 0, &idx), INCIDENT_ROUTE_START);
+    assert_int_equal(incident_start(&inc, &plan, &v, &env, T0, &rnd, &fx), 0);
+    /* step 6: pages; ack one with its code */
+    engagement_init(&e);
+    engagement_effects_init(&efx);
+    assert_int_equal(engagement_open(&e, &inc, "http://console.test/ack/{{token}}", 0), 0);
+    for (i = 0; i < fx.n; i++)
+        if (fx.items[i].type == INCIDENT_EFFECT_ENGAGE)
+            assert_int_equal(engagement_start(&e, fx.items[i].contact, &book, T0, &rnd, &efx), 0);
+    assert_int_equal(apply(&inc, &efx, T0, code), 2); /* primary email + watcher email */
+    assert_int_equal(engagement_tick(&e, &book, T0 + 5000, &rnd, &efx), 0);
+    assert_int_equal(apply(&inc, &efx, T0 + 5000, code), 2); /* primary SMS, watcher retry */
+    assert_int_equal(strlen(code), 8);
+    assert_int_equal(engagement_ack_code(&e, code, NULL, T0 + 6000, &efx, NULL), 0);
+    apply(&inc, &efx, T0 + 6000, NULL);
+    assert_int_equal(inc.acknowledged_ms, T0 + 6000);
+    for (i = 7; i < 60; i++) {
+        assert_int_equal(engagement_tick(&e, &book, T0 + (int64_t)i * 1000, &rnd, &efx), 0);
+        assert_int_equal(apply(&inc, &efx, T0 + (int64_t)i * 1000, NULL), 0);
+    }
+    /* step 7: containment reported by the runbook */
+    assert_int_equal(
+        incident_note_runbook(&inc, "exec-1", "Containment", "Success", NULL, T0 + 800, &rnd), 0);
+    assert_int_equal(incident_note_quarantine(&inc, "dd-test-01", true, T0 + 800, &rnd), 0);
+    /* step 10: the clear opens nothing */
+    assert_int_equal(incident_route(&plan, &c, known, 1, &idx), INCIDENT_ROUTE_RECORD);
+    assert_int_equal(incident_record(&inc, &c, T0 + 60000, &rnd), 0);
+    /* step 11: release and resolve */
+    assert_int_equal(incident_note_release(&inc, "dd-test-01", T0 + 61000, &rnd), 0);
+    incident_effects_free(&fx);
+    incident_effects_init(&fx);
+    assert_int_equal(incident_resolve(&inc, "alice", T0 + 62000, &rnd, &fx), 0);
+    assert_int_equal(fx.items[0].type, INCIDENT_EFFECT_STOP_ENGAGEMENTS);
+    assert_int_equal(engagement_stop(&e, "incident resolved", T0 + 62000, &efx), 0);
+    apply(&inc, &efx, T0 + 62000, NULL);
+    /* step 12: analysis with measured durations */
+    analysis_init(&a);
+    assert_int_equal(analysis_from_incident(&a, &inc, NULL), 0);
+    buf_init(&md, ANALYSIS_MARKDOWN_MAX);
+    assert_int_equal(analysis_to_markdown(&a, &md), 0);
+    assert_non_null(strstr(md.ptr, "| Time to detect | 5 s |"));
+    assert_non_null(strstr(md.ptr, "| Time to first acknowledgement (MTTA) | 6 s |"));
+    assert_non_null(strstr(md.ptr, "| Time to contain | 0.800 s |"));
+    assert_non_null(strstr(md.ptr, "| Time to resolve (MTTR) | 62 s (1 min 2 s) |"));
+    assert_non_null(strstr(md.ptr, "Cordon Acknowledgement"));
+    assert_non_null(strstr(md.ptr, "Cordon Page"));
+    buf_free(&md);
+    analysis_free(&a);
+    engagement_free(&e);
+    incident_effects_free(&fx);
+    incident_free(&inc);
+    contact_book_free(&book);
+    response_plan_free(&plan);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -376,6 +493,7 @@ int main(void)
         cmocka_unit_test(test_events_that_open_nothing),
         cmocka_unit_test(test_update_resolve_json),
         cmocka_unit_test(test_manual_start),
+        cmocka_unit_test(test_seed_scenario),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
