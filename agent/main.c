@@ -239,6 +239,10 @@ static void ev_reply(void *ctx, bool accepted, const void *payload, size_t len)
     }
     if (accepted)
         log_debug("report accepted", "report_id=%" PRId64, rp.report_id);
+    else if (strcmp(rp.error_code, REPORT_E_DUPLICATE_ID) == 0)
+        /* a retry after a lost PUBACK: the server already has this report */
+        log_info("report already received by the server", "report_id=%" PRId64 " code=%s",
+                 rp.report_id, rp.error_code);
     else
         log_warn("report rejected", "report_id=%" PRId64 " code=%s reason=%s", rp.report_id,
                  log_q(q2, sizeof(q2), rp.error_code[0] ? rp.error_code : "(none)"),
