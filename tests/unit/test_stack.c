@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "contact.h"
 #include "profile.h"
+#include "response_plan.h"
 #include "stack.h"
 
 static char *read_fixture(const char *name, size_t *len)
@@ -768,6 +770,75 @@ static void test_custom_kind(void **state)
     stack_free(&des);
 }
 
+/* ---- the incident helpers' kinds plug in through a kind table ------------- */
+
+static const struct stack_kind *const incident_kinds[] = {
+    &stack_kind_group,         &contact_stack_kind, &contact_stack_kind_escalation,
+    &response_plan_stack_kind, &stack_kind_profile,
+};
+
+static void test_incident_kinds_plug_in(void **state)
+{
+    struct stack a, b, empty;
+    struct stack_changes c;
+    struct cordon_diag d;
+    struct buf out;
+    size_t len;
+    char *text = read_fixture("incident-kinds.yaml", &len);
+
+    (void)state;
+    stack_init_kinds(&a, incident_kinds, 5);
+    if (stack_parse(&a, text, len, "incident-kinds.yaml", &d))
+        fail_msg("%s", d.message);
+    assert_int_equal(stack_count(&a, "contacts"), 2);
+    assert_int_equal(stack_count(&a, "escalationPlans"), 1);
+    assert_int_equal(stack_count(&a, "responsePlans"), 1);
+    assert_non_null(stack_find(&a, "contact", "oncall-primary"));
+    assert_non_null(stack_find(&a, "escalationPlan", "iot-escalation"));
+    assert_non_null(stack_find(&a, "responsePlan", "IotResponsePlan"));
+
+    /* write -> parse -> no changes */
+    buf_init(&out, STACK_MAX_BYTES);
+    assert_int_equal(stack_write(&a, &out), 0);
+    stack_init_kinds(&b, incident_kinds, 5);
+    if (stack_parse(&b, out.ptr, out.len, "written.yaml", &d))
+        fail_msg("%s\n%s", d.message, out.ptr);
+    stack_changes_init(&c);
+    assert_int_equal(stack_diff(&a, &b, &c), 0);
+    if (c.len)
+        fail_msg("%s %s: %s", c.items[0].kind->kind, c.items[0].name, c.items[0].reason);
+
+    /* creates follow the table (dependencies first), deletes the reverse */
+    stack_init_kinds(&empty, incident_kinds, 5);
+    assert_int_equal(stack_diff(&empty, &a, &c), 0);
+    assert_int_equal(c.len, 5);
+    assert_string_equal(c.items[0].kind->kind, "thingGroup");
+    assert_string_equal(c.items[1].name, "oncall-primary");
+    assert_string_equal(c.items[3].kind->kind, "escalationPlan");
+    assert_string_equal(c.items[4].kind->kind, "responsePlan");
+    stack_changes_free(&c);
+    assert_int_equal(stack_diff(&a, &empty, &c), 0);
+    assert_int_equal(c.len, 4); /* QUARANTINED is never deleted */
+    assert_string_equal(c.items[0].kind->kind, "responsePlan");
+    assert_string_equal(c.items[3].kind->kind, "contact");
+    stack_changes_free(&c);
+
+    /* a kind's own positioned error comes through */
+    stack_free(&b);
+    {
+        const char *bad = "contacts:\n  - alias: x\n    bogus: 1\n";
+        assert_int_equal(stack_parse(&b, bad, strlen(bad), "c.yaml", &d), CORDON_EINVAL);
+    }
+    assert_int_equal(d.line, 3);
+    assert_non_null(strstr(d.message, "c.yaml:3:"));
+
+    buf_free(&out);
+    stack_free(&empty);
+    stack_free(&b);
+    stack_free(&a);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -786,6 +857,7 @@ int main(void)
         cmocka_unit_test(test_example_stack),
         cmocka_unit_test(test_profile_update_reasons),
         cmocka_unit_test(test_custom_kind),
+        cmocka_unit_test(test_incident_kinds_plug_in),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
