@@ -1333,6 +1333,20 @@ int runbook_duration_parse(const char *s, double *seconds)
     return 0;
 }
 
+/* In a MAP node, the key node of `key` or NULL. */
+static const struct runbook_tree_node *tree_key(const struct runbook_tree_node *map,
+                                                const char *key)
+{
+    size_t i;
+
+    if (!map || map->type != RUNBOOK_TREE_MAP)
+        return NULL;
+    for (i = 0; i + 1 < map->n; i += 2)
+        if (strcmp(map->items[i]->text, key) == 0)
+            return map->items[i];
+    return NULL;
+}
+
 /* Action-specific checks on literal inputs (templated values wait for run time). */
 static int check_action_inputs(struct ld *l, struct runbook_step *st,
                                const struct runbook_tree_node *in_node)
@@ -1343,8 +1357,9 @@ static int check_action_inputs(struct ld *l, struct runbook_step *st,
     char why[600];
     int rc = 0;
 
-#define IN_NODE(key) (runbook_tree_get(in_node, (key)) ? runbook_tree_get(in_node, (key)) : in_node)
-#define STR_LIT(key) ((v = json_object_get(in, (key))) && json_is_string(v) && !is_templated(v))
+#define IN_NODE(key)  (runbook_tree_get(in_node, (key)) ? runbook_tree_get(in_node, (key)) : in_node)
+#define KEY_NODE(key) (tree_key(in_node, (key)) ? tree_key(in_node, (key)) : in_node)
+#define STR_LIT(key)  ((v = json_object_get(in, (key))) && json_is_string(v) && !is_templated(v))
 
     if (st->action == RUNBOOK_ACTION_EXECUTE_AWS_API) {
         const json_t *svc = json_object_get(in, "Service"), *api = json_object_get(in, "Api");
@@ -1364,8 +1379,9 @@ static int check_action_inputs(struct ld *l, struct runbook_step *st,
                           json_string_value(svc), json_string_value(api), supported_apis);
         rc = inputs_check_spec(as->params, in, "Service", "Api", why, sizeof(why), &bad);
         if (rc)
-            return ERR(l, bad ? IN_NODE(bad) : in_node, "InvalidInput", "%s %s: %s",
-                       json_string_value(svc), json_string_value(api), why);
+            return ERR(
+                l, bad ? (strstr(why, "unknown input") ? KEY_NODE(bad) : IN_NODE(bad)) : in_node,
+                "InvalidInput", "%s %s: %s", json_string_value(svc), json_string_value(api), why);
         if (strcmp(as->service, "iot") == 0 &&
             (strcmp(as->api, "AddThingToThingGroup") == 0 ||
              strcmp(as->api, "RemoveThingFromThingGroup") == 0)) {
@@ -1389,8 +1405,8 @@ static int check_action_inputs(struct ld *l, struct runbook_step *st,
         return 0; /* checked by load_branch */
     rc = inputs_check_spec(spec, in, NULL, NULL, why, sizeof(why), &bad);
     if (rc)
-        return ERR(l, bad ? IN_NODE(bad) : in_node, "InvalidInput", "%s: %s",
-                   runbook_action_name(st->action), why);
+        return ERR(l, bad ? (strstr(why, "unknown input") ? KEY_NODE(bad) : IN_NODE(bad)) : in_node,
+                   "InvalidInput", "%s: %s", runbook_action_name(st->action), why);
 
     switch (st->action) {
     case RUNBOOK_ACTION_APPROVE:
@@ -1521,6 +1537,7 @@ static int check_action_inputs(struct ld *l, struct runbook_step *st,
         break;
     }
 #undef IN_NODE
+#undef KEY_NODE
 #undef STR_LIT
     return 0;
 }

@@ -364,7 +364,7 @@ static void test_misc_errors(void **state)
                  5, 21, "UndeclaredVariable", "'Nope' is not declared");
     expect_error("schemaVersion: '0.3'\nmainSteps:\n  - name: A\n    action: aws:pause\n"
                  "    inputs: { Extra: 1 }\n",
-                 5, 22, "InvalidInput", "unknown input 'Extra' (expected no inputs)");
+                 5, 15, "InvalidInput", "unknown input 'Extra' (expected no inputs)");
     expect_error(
         "schemaVersion: '0.3'\nmainSteps:\n  - { name: A, action: aws:pause, inputs: {} }\n"
         "outputs: [A.Nothing]\n",
