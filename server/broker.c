@@ -207,7 +207,7 @@ int broker_init(struct server *s)
     rc |= outbox_kind(s, "mqtt", send_mqtt, NULL);
     rc |= mqtt_on_ack(s, on_ack, NULL);
     rc |= mqtt_on_connect(s, on_connect, NULL);
-    rc |= mqtt_subscribe(s, CONTROL_RESPONSE_TOPIC, on_response, NULL);
+    rc |= mqtt_subscribe(s, CONTROL_RESPONSE_TOPIC, 1, on_response, NULL);
     return rc ? CORDON_ENOMEM : 0;
 }
 

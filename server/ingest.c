@@ -262,9 +262,11 @@ int ingest_init(struct server *s)
     buf_init(&in->cloud, 64 * 1024);
     rc = server_after_commit(s, flush_replies, NULL);
     if (!rc)
-        rc = mqtt_subscribe(s, INGEST_TOPIC_FILTER, on_report, NULL);
+        /* QoS 0: no PUBACK per report; a device that gets no reply retries
+         * (spec R12), and a clean session loses queued messages anyway */
+        rc = mqtt_subscribe(s, INGEST_TOPIC_FILTER, 0, on_report, NULL);
     if (!rc)
-        rc = mqtt_subscribe(s, CONTROL_METRICS_TOPIC, on_cloud_metrics, NULL);
+        rc = mqtt_subscribe(s, CONTROL_METRICS_TOPIC, 1, on_cloud_metrics, NULL);
     return rc;
 }
 

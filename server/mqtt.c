@@ -11,6 +11,7 @@
 #include "log.h"
 #include "server.h"
 
+#include <errno.h>
 #include <mosquitto.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 
 struct mqtt_sub {
     char *filter;
+    int qos;
     mqtt_message_fn fn;
     void *arg;
     struct mqtt_sub *next;
@@ -113,11 +115,10 @@ static void on_poll(uv_poll_t *h, int status, int events)
     if (!rc && (events & UV_READABLE)) {
         int fd = mosquitto_socket(m->mosq);
         for (int i = 0; i < MQTT_READ_BURST; i++) {
-            int avail = 0;
+            /* libmosquitto returns success on EAGAIN; errno tells the socket is drained */
+            errno = 0;
             rc = mosquitto_loop_read(m->mosq, 1);
-            if (rc || mosquitto_socket(m->mosq) != fd)
-                break;
-            if (ioctl(fd, FIONREAD, &avail) != 0 || avail <= 0)
+            if (rc || mosquitto_socket(m->mosq) != fd || errno == EAGAIN || errno == EWOULDBLOCK)
                 break;
         }
     }
@@ -227,7 +228,7 @@ static void cb_connect(struct mosquitto *mosq, void *obj, int rc)
     m->backoff_ms = MQTT_BACKOFF_MIN_MS;
     log_info("mqtt connected", "host=%s port=%d", m->s->cfg.broker_host, m->s->cfg.broker_port);
     for (struct mqtt_sub *sub = m->subs; sub; sub = sub->next)
-        mosquitto_subscribe(m->mosq, NULL, sub->filter, 1);
+        mosquitto_subscribe(m->mosq, NULL, sub->filter, sub->qos);
     for (struct mqtt_cb *cb = m->on_connect; cb; cb = cb->next)
         cb->on_connect(m->s, cb->arg);
 }
@@ -287,7 +288,7 @@ int mqtt_on_ack(struct server *s, mqtt_ack_fn fn, void *arg)
     return add_cb(&s->mqtt->on_ack, NULL, fn, arg);
 }
 
-int mqtt_subscribe(struct server *s, const char *filter, mqtt_message_fn fn, void *arg)
+int mqtt_subscribe(struct server *s, const char *filter, int qos, mqtt_message_fn fn, void *arg)
 {
     struct mqtt *m = s->mqtt;
     struct mqtt_sub *sub = calloc(1, sizeof(*sub)), **tail = &m->subs;
@@ -297,11 +298,12 @@ int mqtt_subscribe(struct server *s, const char *filter, mqtt_message_fn fn, voi
     }
     sub->fn = fn;
     sub->arg = arg;
+    sub->qos = qos;
     while (*tail)
         tail = &(*tail)->next;
     *tail = sub;
     if (m->connected)
-        mosquitto_subscribe(m->mosq, NULL, filter, 1);
+        mosquitto_subscribe(m->mosq, NULL, filter, qos);
     return 0;
 }
 

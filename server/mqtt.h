@@ -24,11 +24,11 @@ int mqtt_init(struct server *s);
 void mqtt_free(struct server *s);
 
 /*
- * Subscribe to filter (QoS 1) on every connection and call fn for each
- * matching message. Register before or after connecting. Returns 0 or
+ * Subscribe to filter with qos (0 or 1) on every connection and call fn for
+ * each matching message. Register before or after connecting. Returns 0 or
  * CORDON_ENOMEM.
  */
-int mqtt_subscribe(struct server *s, const char *filter, mqtt_message_fn fn, void *arg);
+int mqtt_subscribe(struct server *s, const char *filter, int qos, mqtt_message_fn fn, void *arg);
 int mqtt_on_connect(struct server *s, mqtt_connect_fn fn, void *arg);
 int mqtt_on_ack(struct server *s, mqtt_ack_fn fn, void *arg);
 

@@ -120,9 +120,52 @@ int registry_thing_create(struct server *s, const char *name, const char *attrib
 
 int registry_thing_report(struct server *s, struct reg_thing *t, int64_t report_id, int64_t at)
 {
+    (void)s;
     t->last_report_id = report_id;
     t->last_report_at = at;
-    return t->registered ? store_thing_report(s->store, t->name, report_id, at) : 0;
+    t->report_dirty = t->registered;
+    return 0;
+}
+
+#define FLUSHED_KEY "registry.reports_flushed_at"
+
+/* Write last_report_* of dirty things, and when that was done. */
+static void flush_reports(struct server *s)
+{
+    struct reg_thing *t, *tmp;
+    char when[32];
+    int64_t now = server_now(s);
+    size_t n = 0;
+    HASH_ITER(hh, R(s)->things, t, tmp)
+    {
+        if (!t->report_dirty)
+            continue;
+        if (store_thing_report(s->store, t->name, t->last_report_id, t->last_report_at))
+            return;
+        t->report_dirty = false;
+        n++;
+    }
+    /* a margin of one minute covers reports of this same millisecond and clock steps */
+    snprintf(when, sizeof(when), "%lld", (long long)(now - 60000));
+    store_kv_put(s->store, FLUSHED_KEY, when);
+    log_debug("registry reports flushed", "things=%zu", n);
+}
+
+static void on_flush(uv_timer_t *h)
+{
+    flush_reports(h->data);
+}
+
+static int last_report_cb(void *ctx, const char *thing, int64_t report_id, int64_t at)
+{
+    struct reg_thing *t = registry_thing(ctx, thing);
+    if (t && report_id > t->last_report_id) {
+        t->last_report_id = report_id;
+        t->report_dirty = true;
+    }
+    if (t && at > t->last_report_at)
+        t->last_report_at = at;
+    return 0;
 }
 
 static void group_drop_member(struct server *s, struct reg_thing *t, size_t i)
@@ -352,6 +395,16 @@ int registry_init(struct server *s)
         rc = store_members_load(s->store, load_member, s);
     if (rc)
         return rc;
+    {
+        char when[32] = "0";
+        store_kv_get(s->store, FLUSHED_KEY, when, sizeof(when));
+        rc = store_last_reports(s->store, strtoll(when, NULL, 10), last_report_cb, s);
+        if (rc)
+            return rc;
+    }
+    uv_timer_init(s->loop, &R(s)->flush);
+    R(s)->flush.data = s;
+    uv_timer_start(&R(s)->flush, on_flush, REGISTRY_FLUSH_MS, REGISTRY_FLUSH_MS);
     if (!registry_group(s, REGISTRY_QUARANTINED)) {
         rc = registry_group_create(s, REGISTRY_QUARANTINED, "Things isolated at the broker");
         if (rc)
@@ -361,6 +414,11 @@ int registry_init(struct server *s)
     return 0;
 }
 
+static void free_registry(uv_handle_t *h)
+{
+    free(h->data);
+}
+
 void registry_free(struct server *s)
 {
     struct registry *r = s->registry;
@@ -368,6 +426,7 @@ void registry_free(struct server *s)
     struct reg_group *g, *gt;
     if (!r)
         return;
+    flush_reports(s);
     HASH_ITER(hh, r->things, t, tt)
     {
         thing_destroy(r, t);
@@ -378,6 +437,7 @@ void registry_free(struct server *s)
         free(g->description);
         free(g);
     }
-    free(r);
     s->registry = NULL;
+    r->flush.data = r;
+    uv_close((uv_handle_t *)&r->flush, free_registry);
 }

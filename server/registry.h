@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <uthash.h>
+#include <uv.h>
 
 struct server;
 
@@ -37,6 +38,7 @@ struct reg_thing {
     int64_t last_report_id; /* -1 none */
     int64_t last_report_at; /* 0 none */
     bool registered;        /* false: seen in reports only (auto-create off) */
+    bool report_dirty;      /* last_report_* not yet written to the things row */
     const char *groups[REGISTRY_THING_GROUPS_MAX]; /* names owned by reg_group */
     size_t ngroups;
     UT_hash_handle hh;
@@ -46,7 +48,10 @@ struct registry {
     struct reg_thing *things;
     struct reg_group *groups;
     size_t nthings;
+    uv_timer_t flush; /* writes last_report_* of dirty things */
 };
+
+#define REGISTRY_FLUSH_MS 60000
 
 int registry_init(struct server *s);
 void registry_free(struct server *s);
@@ -85,7 +90,12 @@ int registry_member_remove(struct server *s, const char *group, const char *thin
 int registry_quarantine(struct server *s, const char *thing, const char *violation_id);
 int registry_release(struct server *s, const char *thing, const char *violation_id);
 
-/* Record an accepted report (memory + store). */
+/*
+ * Record an accepted report. Hot path: memory only — the report's datapoint
+ * row (same transaction) is the durable record; things rows are refreshed
+ * every REGISTRY_FLUSH_MS and at stop, and at start the registry takes the
+ * newest datapoints since the last refresh into account.
+ */
 int registry_thing_report(struct server *s, struct reg_thing *t, int64_t report_id, int64_t at);
 
 #endif

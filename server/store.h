@@ -87,6 +87,10 @@ typedef int (*store_datapoint_cb)(void *ctx, const struct store_datapoint *d);
 int store_datapoint_add(struct store *st, const struct store_datapoint *d);
 int store_datapoints_list(struct store *st, const char *thing, int64_t since, int64_t until,
                           int limit, store_datapoint_cb cb, void *ctx);
+/* For each thing with report datapoints at or after since: its highest
+ * report id and latest time (rebuilds what store_thing_report last saw). */
+typedef int (*store_last_report_cb)(void *ctx, const char *thing, int64_t report_id, int64_t at);
+int store_last_reports(struct store *st, int64_t since, store_last_report_cb cb, void *ctx);
 /* Delete datapoints older than before; *deleted gets the count (may be NULL). */
 int store_datapoints_prune(struct store *st, int64_t before, int64_t *deleted);
 

@@ -89,6 +89,7 @@ enum stmt_id {
     S_DP_ADD,
     S_DP_LIST,
     S_DP_PRUNE,
+    S_DP_LAST,
     S_VIOL_PUT,
     S_VEVENT_ADD,
     S_VIOL_VERIFY,
@@ -157,6 +158,8 @@ static const char *stmt_sql[S_COUNT_] = {
     [S_DP_LIST] = "SELECT thing_name, at, kind, report_id, body FROM datapoints "
                   "WHERE thing_name = ?1 AND at >= ?2 AND at <= ?3 ORDER BY at DESC LIMIT ?4",
     [S_DP_PRUNE] = "DELETE FROM datapoints WHERE at < ?1",
+    [S_DP_LAST] = "SELECT thing_name, max(report_id), max(at) FROM datapoints "
+                  "WHERE kind = 0 AND at >= ?1 GROUP BY thing_name",
     [S_VIOL_PUT] = "INSERT INTO violations (" VIOL_COLS ") VALUES "
                    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
                    "ON CONFLICT (id) DO UPDATE SET value_json = excluded.value_json, "
@@ -404,7 +407,8 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
     }
     sqlite3_busy_timeout(st->db, 5000);
     if (exec(st, "PRAGMA journal_mode=WAL") || exec(st, "PRAGMA synchronous=NORMAL") ||
-        exec(st, "PRAGMA foreign_keys=OFF") || exec(st, "PRAGMA temp_store=MEMORY")) {
+        exec(st, "PRAGMA foreign_keys=OFF") || exec(st, "PRAGMA temp_store=MEMORY") ||
+        exec(st, "PRAGMA cache_size=-65536") || exec(st, "PRAGMA wal_autocheckpoint=10000")) {
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
         rc = CORDON_ESTATE;
         goto fail;
@@ -640,6 +644,19 @@ int store_datapoints_list(struct store *st, const char *thing, int64_t since, in
                                      (size_t)sqlite3_column_bytes(s, 4) };
         rc = cb(ctx, &d);
     }
+    sqlite3_reset(s);
+    return rc;
+}
+
+int store_last_reports(struct store *st, int64_t since, store_last_report_cb cb, void *ctx)
+{
+    sqlite3_stmt *s = stmt(st, S_DP_LAST);
+    int rc = 0;
+    if (!s)
+        return CORDON_ESTATE;
+    bi(s, 1, since);
+    while (!rc && sqlite3_step(s) == SQLITE_ROW)
+        rc = cb(ctx, ct(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
     sqlite3_reset(s);
     return rc;
 }
