@@ -358,7 +358,31 @@ class BrokerTest(harness.Test):
                        for t in json.loads(pl)["things"] if t["thing"] == "cam1")
         wait_for(lambda: attempts() == 7, what="7 connection attempts of cam1")
 
-    def test_12_exports_only_entry_points(self):
+    def test_12_options(self):
+        # clientid_must_match false: any client id, policy still keyed on the identity
+        port = self.setup(opts={"clientid_must_match": "false"})
+        devices(self.ctl, "dev1")
+        assert accepted(dev_pub(port, "dev1", report_topic("dev1"), client_id="dev2"))
+        assert denied(dev_pub(port, "dev1", report_topic("dev2"), client_id="dev2"))
+        self.ctl.ok({"command": "quarantine", "thing": "dev1"})
+        assert denied(dev_pub(port, "dev1", "cordon/things/dev1/commands/result",
+                              client_id="fresh-id"))
+        # the server password may be stored as an Argon2id hash; a typo in an option stops
+        # the broker with its name
+        tmp = TempDir()
+        hashed = json.load(open(self.broker.state_file))["identities"]["dev1"]["passwordHash"]
+        pwfile = tmp.file("server.hash", hashed + "\n")
+        b = CordonBroker(tmp, opts={"server_password_file": pwfile, "server_identity": "ops"})
+        Control(tmp, b.port, user="ops", password="pw-dev1").ok({"command": "get-state"})
+        b.stop()
+        try:
+            CordonBroker(tmp, opts={"metrics_intervall": "5"}, name="mosquitto2")
+        except RuntimeError as e:
+            assert "unknown option plugin_opt_metrics_intervall" in str(e), str(e)
+        else:
+            raise AssertionError("the broker started with an unknown option")
+
+    def test_13_exports_only_entry_points(self):
         r = harness.run(["nm", "-D", "--defined-only", harness.PLUGIN])
         syms = sorted(l.split()[-1] for l in r.stdout.splitlines() if l.strip())
         assert syms == ["mosquitto_plugin_cleanup", "mosquitto_plugin_init",
