@@ -91,6 +91,11 @@ static int fail(struct pctx *c, struct fy_node *at, struct fy_node *fallback, co
     return r;
 }
 
+static bool is_alias(struct fy_node *n)
+{
+    return n && fy_node_get_style(n) == FYNS_ALIAS;
+}
+
 /* "got …" text for a node */
 static const char *got(struct fy_node *n, char *tmp, size_t tmplen)
 {
@@ -99,6 +104,8 @@ static const char *got(struct fy_node *n, char *tmp, size_t tmplen)
 
     if (!n)
         return "nothing";
+    if (is_alias(n))
+        return "an alias (aliases are not supported)";
     switch (fy_node_get_type(n)) {
     case FYNT_SEQUENCE:
         return "a list";
@@ -158,7 +165,7 @@ static bool is_scalar(struct fy_node *n)
 
 static const char *scalar(struct fy_node *n, size_t *len)
 {
-    const char *s = is_scalar(n) ? fy_node_get_scalar(n, len) : NULL;
+    const char *s = is_scalar(n) && !is_alias(n) ? fy_node_get_scalar(n, len) : NULL;
     if (s && *len == 0 && fy_node_get_style(n) == FYNS_PLAIN)
         return NULL; /* null */
     return s;
@@ -1295,11 +1302,17 @@ int profile_set_parse(struct profile_set *set, const char *file, const char *buf
         struct fy_diag_error *e;
         void *it = NULL;
         e = fy_diag_errors_iterate(fyd_diag, &it);
+        /* libfyaml's collected errors are 1-based already */
         if (e)
-            cordon_diag_set(diag, CODE_YAML, 0, e->line + 1, e->column + 1, "%s:%d:%d: %s", c.file,
-                            e->line + 1, e->column + 1, e->msg ? e->msg : "invalid YAML");
+            cordon_diag_set(diag, CODE_YAML, 0, e->line, e->column, "%s:%d:%d: %s", c.file, e->line,
+                            e->column, e->msg ? e->msg : "invalid YAML");
+        else if (strspn(buf, " \t\r\n") >= len)
+            cordon_diag_set(diag, CODE_FIELD, 0, 1, 1,
+                            "%s:1:1: empty document (expected a security profile or "
+                            "securityProfiles: [...])",
+                            c.file);
         else
-            cordon_diag_set(diag, CODE_YAML, 0, 0, 0, "%s: invalid YAML", c.file);
+            cordon_diag_set(diag, CODE_YAML, 0, 1, 1, "%s:1:1: invalid YAML", c.file);
         result = CORDON_EINVAL;
         goto out;
     }

@@ -283,7 +283,7 @@ static const struct {
                          "integer 0..65535, got \"70000\"" },
     { "statistical-no-duration.yaml", "statistical-no-duration.yaml:6:7: behaviors[0].criteria: "
                                       "statisticalThreshold needs durationSeconds" },
-    { "syntax.yaml", "syntax.yaml:6:2: flow sequence without a closing bracket" },
+    { "syntax.yaml", "syntax.yaml:5:1: flow sequence without a closing bracket" },
     { "to-alarm-range.yaml",
       "to-alarm-range.yaml:8:37: behaviors[0].criteria.consecutiveDatapointsToAlarm: expected an "
       "integer 1..10, got \"11\"" },
@@ -308,6 +308,14 @@ static const struct {
                           "https:// URL, got \"ftp://example.test/hook\"" },
     { "wrong-value-type.yaml", "wrong-value-type.yaml:5:60: behaviors[0].criteria.value: expected "
                                "count for metric aws:num-listening-tcp-ports, got \"ports\"" },
+    { "alias.yaml",
+      "alias.yaml:8:58: behaviors[1].criteria.value: expected a mapping, got an alias "
+      "(aliases are not supported)" },
+    { "duplicate-key.yaml", "duplicate-key.yaml:2:1: duplicate key" },
+    { "empty.yaml", "empty.yaml:1:1: empty document (expected a security profile or "
+                    "securityProfiles: [...])" },
+    { "count-hex.yaml", "count-hex.yaml:5:67: behaviors[0].criteria.value.count: expected an "
+                        "integer 0..9223372036854775807, got \"0x10\"" },
 };
 
 static void test_bad_profiles(void **state)
