@@ -328,6 +328,38 @@ metric.failing.command = /bin/false
         assert "sending spooled reports" in a.log()
         a.stop()
 
+    def test_spool_bound_drops_oldest(self):
+        tmp = TempDir()
+        closed = harness.free_port()  # nothing listens: the broker is "down"
+        a, state = agent(tmp, "pump-9", closed, "--spool-max-reports", "3")
+        wait_for(lambda: "spool full; oldest reports dropped" in a.log(), timeout=15,
+                 what="a dropped report")
+        a.send_signal(signal.SIGSTOP)
+        try:
+            spool = os.path.join(state, "spool")
+            files = sorted(int(n.split(".")[0]) for n in os.listdir(spool) if n.endswith(".json"))
+            queued = [int(x) for x in re.findall(r'msg="report queued" report_id=(\d+)', a.log())]
+        finally:
+            a.send_signal(signal.SIGCONT)
+        assert len(files) == 3, files
+        assert files == queued[-3:], (files, queued)  # the newest three are kept
+        m = re.findall(r"spool_dropped_total=(\d+)", a.log())
+        assert int(m[-1]) == len(queued) - 3, (m, len(queued))
+        a.stop()
+
+    def test_flags_override_file(self):
+        tmp = TempDir()
+        conf = tmp.file("agent.conf", "thing = from-file\nshort_names = true\nmax_list = 0\n")
+        r = run([AGENT, "--config", conf, "--once", "--stdout", "--proc-root",
+                 os.path.join(FIXTURES, "mixed")])
+        short = json.loads(r.stdout)
+        assert "hed" in short and short["met"]["tp"]["pts"] == []
+        r = run([AGENT, "--config", conf, "--once", "--stdout", "--short-names=false",
+                 "--max-list", "2", "--proc-root", os.path.join(FIXTURES, "mixed")])
+        long = json.loads(r.stdout)
+        assert "header" in long
+        assert len(long["metrics"]["listening_tcp_ports"]["ports"]) == 2
+
     def test_rejected_reply_is_logged(self):
         tmp = TempDir()
         mq = Mosquitto(tmp, plugin=False)
