@@ -8,6 +8,7 @@
  */
 #include "report.h"
 
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (report_init(&r) || report_init(&r2))
             abort();
         ready = 1;
+    }
+    /* report_ip_parse is inet_pton, without the NUL */
+    if (size < 64) {
+        char s[64];
+        struct report_ip ip;
+        uint8_t want[16];
+        int ok;
+        memcpy(s, data, size);
+        s[size] = '\0';
+        if (strlen(s) == size) {
+            ok = inet_pton(memchr(s, ':', size) ? AF_INET6 : AF_INET, s, want) == 1;
+            if ((report_ip_parse(s, size, &ip) == 0) != ok)
+                abort();
+            if (ok && memcmp(ip.addr, want, ip.family == 4 ? 4 : 16) != 0)
+                abort();
+        }
     }
     /* the first byte picks whether declared metrics are checked */
     if (size > 0 && (data[0] & 1))

@@ -14,6 +14,7 @@
 
 #include "report.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -543,6 +544,90 @@ static void test_ip_helpers(void **state)
     assert_int_equal(report_ip_parse("2001:db8::1", 11, &ip), 0);
     assert_int_equal(ip.family, 6);
     assert_int_equal(report_ip_parse("::1\0", 4, &ip), CORDON_EINVAL);
+}
+
+/* report_ip_parse accepts exactly what inet_pton accepts (random strings
+ * over the address alphabet, and every well-formed shape we can think of). */
+static void test_ip_parse_matches_inet_pton(void **state)
+{
+    static const char alpha[] = "0123456789abcdefABCDEF:.:.::x";
+    static const char *const shapes[] = {
+        "1:2:3:4:5:6:7:8",
+        "1:2:3:4:5:6:7::",
+        "::2:3:4:5:6:7:8",
+        "1::8",
+        "1:2:3:4:5:6:7:8::",
+        "::1:2:3:4:5:6:7:8",
+        "1:2:3:4:5:6:1.2.3.4",
+        "1:2:3:4:5:6:7:1.2.3.4",
+        "::1.2.3.4",
+        "::ffff:1.2.3.4",
+        "1::1.2.3.4",
+        "1:2:3:4:5::1.2.3.4",
+        "::01.2.3.4",
+        "::1.2.3",
+        "::1.2.3.4.5",
+        "1.2.3.4::",
+        ":1::",
+        "1::2:",
+        ":::",
+        "1:::2",
+        "12345::",
+        "::fFfF",
+        "0000:0000:0000:0000:0000:0000:0000:0000",
+        "1:2:3:4:5:6:7",
+        "::256.1.1.1",
+        "1::2::3",
+    };
+    unsigned seed = 12345;
+    (void)state;
+    for (int t = 0; t < 300000 + (int)(sizeof(shapes) / sizeof(shapes[0])); t++) {
+        char s[48];
+        size_t len;
+        struct report_ip ip;
+        uint8_t want[16];
+        int rc, ok;
+        if (t < (int)(sizeof(shapes) / sizeof(shapes[0]))) {
+            snprintf(s, sizeof(s), "%s", shapes[t]);
+        } else if (t % 2) {
+            /* groups of 0..5 hex digits, sometimes a dotted quad at the end */
+            int groups;
+            size_t o = 0;
+            seed = seed * 1103515245u + 12345u;
+            groups = 1 + (int)((seed >> 16) % 9);
+            for (int g = 0; g < groups && o < 40; g++) {
+                seed = seed * 1103515245u + 12345u;
+                int nd = (int)((seed >> 16) % 6);
+                if (g)
+                    s[o++] = ':';
+                for (int k = 0; k < nd && o < 44; k++)
+                    s[o++] = "0123456789abcdef"[(seed >> (k * 4)) & 15];
+            }
+            seed = seed * 1103515245u + 12345u;
+            if ((seed >> 16) % 4 == 0 && o < 30)
+                o += (size_t)snprintf(s + o, sizeof(s) - o, ":%u.%u.%u.%u", (seed >> 8) % 300,
+                                      seed % 256, (seed >> 4) % 10, (seed >> 12) % 256);
+            s[o] = '\0';
+        } else {
+            seed = seed * 1103515245u + 12345u;
+            len = (seed >> 16) % 24;
+            for (size_t i = 0; i < len; i++) {
+                seed = seed * 1103515245u + 12345u;
+                s[i] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+            }
+            s[len] = '\0';
+        }
+        len = strlen(s);
+        rc = report_ip_parse(s, len, &ip);
+        if (strchr(s, ':'))
+            ok = inet_pton(AF_INET6, s, want) == 1;
+        else
+            ok = inet_pton(AF_INET, s, want) == 1;
+        if ((rc == 0) != ok)
+            fail_msg("\"%s\": report_ip_parse %d, inet_pton %d", s, rc, ok);
+        if (ok)
+            assert_memory_equal(ip.addr, want, strchr(s, ':') ? 16 : 4);
+    }
 }
 
 static void test_thing_name(void **state)
@@ -1087,6 +1172,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_keys_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remote_addr, setup, teardown),
         cmocka_unit_test(test_ip_helpers),
+        cmocka_unit_test(test_ip_parse_matches_inet_pton),
         cmocka_unit_test(test_thing_name),
         cmocka_unit_test_setup_teardown(test_custom_declared, setup, teardown),
         cmocka_unit_test_setup_teardown(test_custom_values, setup, teardown),
