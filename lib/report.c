@@ -1238,13 +1238,12 @@ static const uint8_t iface_plain[256] = {
     ['|'] = 1, ['}'] = 1, ['~'] = 1,
 };
 
+static int parse_iface_slow(struct dec *d, char out[IFNAME_MAX + 1]);
+
 /* Interface name: 1..IFNAME_MAX bytes, printable, no space or '/'. */
-static int parse_iface(struct dec *d, char out[IFNAME_MAX + 1])
+HOT int parse_iface(struct dec *d, char out[IFNAME_MAX + 1])
 {
-    const char *at = d->p, *raw;
-    size_t n, rawlen;
-    char tmp[IFNAME_MAX + 1];
-    int rc;
+    size_t n;
 
     if (d->p < d->end && *d->p == '"') {
         const unsigned char *p = (const unsigned char *)d->p + 1, *start = p;
@@ -1264,7 +1263,17 @@ static int parse_iface(struct dec *d, char out[IFNAME_MAX + 1])
             return 0;
         }
     }
-    rc = parse_string(d, "an interface name (string)", tmp, sizeof(tmp), &n, &raw, &rawlen);
+    return parse_iface_slow(d, out);
+}
+
+/* parse_iface for escapes, bad names and wrong types. */
+static int parse_iface_slow(struct dec *d, char out[IFNAME_MAX + 1])
+{
+    const char *at = d->p, *raw;
+    size_t n, rawlen;
+    char tmp[IFNAME_MAX + 1];
+    int rc = parse_string(d, "an interface name (string)", tmp, sizeof(tmp), &n, &raw, &rawlen);
+
     if (rc)
         return rc;
     if (n == 0 || n > IFNAME_MAX)
@@ -1280,20 +1289,16 @@ static int parse_iface(struct dec *d, char out[IFNAME_MAX + 1])
     return 0;
 }
 
-/* "a.b.c.d:port" or "[v6]:port", port 1..65535. */
-static int parse_remote_addr(struct dec *d, struct report_conn *c)
-{
-    const char *at = d->p, *raw;
-    char tmp[64];
-    size_t n, rawlen, iplen, portpos;
-    const char *ip;
-    unsigned port = 0;
-    int rc;
+static int parse_remote_addr_slow(struct dec *d, struct report_conn *c);
 
+/* "a.b.c.d:port" or "[v6]:port", port 1..65535. */
+HOT int parse_remote_addr(struct dec *d, struct report_conn *c)
+{
     /* fast path: "a.b.c.d:port" without escapes */
     if (d->p < d->end && *d->p == '"') {
         const char *end = d->end;
         const char *p = ip4_scan(d->p + 1, end, c->remote.addr);
+        unsigned port = 0;
         if (p && p < end && *p == ':' && p + 1 < end && p[1] >= '1' && p[1] <= '9') {
             p++;
             for (int k = 0; k < 5 && p < end && *p >= '0' && *p <= '9'; k++)
@@ -1304,7 +1309,24 @@ static int parse_remote_addr(struct dec *d, struct report_conn *c)
                 d->p = p + 1;
                 return 0;
             }
-        } else if (d->p + 1 < end && d->p[1] == '[') {
+        }
+    }
+    return parse_remote_addr_slow(d, c);
+}
+
+/* parse_remote_addr for IPv6, escapes, bad addresses and wrong types. */
+static int parse_remote_addr_slow(struct dec *d, struct report_conn *c)
+{
+    const char *at = d->p, *raw;
+    char tmp[64];
+    size_t n, rawlen, iplen, portpos;
+    const char *ip;
+    unsigned port = 0;
+    int rc;
+
+    if (d->p < d->end && *d->p == '"') {
+        const char *end = d->end, *p;
+        if (d->p + 1 < end && d->p[1] == '[') {
             /* "[v6]:port": the address is plain ASCII up to ']' */
             const char *a = d->p + 2, *q = a;
             while (q < end && q - a <= INET6_ADDRSTRLEN &&
@@ -1492,7 +1514,8 @@ static int parse_conn(struct dec *d, struct report_conn *c, bool short_form)
     uint64_t v = 0;
     int rc, id;
 
-    memset(&c->remote, 0, sizeof(c->remote));
+    c->remote.family = 0;
+    memset(c->remote.addr, 0, 16); /* constant size: inline stores */
     c->remote_port = 0;
     c->local_port = -1;
     c->local_iface[0] = '\0';
