@@ -2137,6 +2137,10 @@ int report_decode(struct report *r, const char *buf, size_t len,
 
     report_reset(r);
     cordon_diag_clear(diag);
+    if (!buf) {
+        buf = "";
+        len = 0;
+    }
     d.buf = buf;
     d.p = buf;
     d.end = buf + len;

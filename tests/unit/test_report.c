@@ -1020,6 +1020,9 @@ static void test_diag_offset_and_path(void **state)
         }
         buf_free(&b);
     }
+    /* no input at all */
+    assert_int_equal(report_decode(&fx->r, NULL, 0, NULL, &fx->diag), CORDON_EINVAL);
+    assert_string_equal(fx->diag.code, REPORT_E_INVALID_PAYLOAD);
     /* a NULL diag is allowed */
     assert_int_equal(report_decode(&fx->r, j, strlen(j), NULL, NULL), CORDON_EINVAL);
 }
