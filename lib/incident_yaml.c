@@ -4,6 +4,8 @@
  */
 #include "incident_yaml.h"
 
+#include "stack.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -43,6 +45,8 @@ static void mark_of(struct fy_node *n, int *line, int *col, size_t *pos)
     *line = m ? m->line + 1 : 0;
     *col = m ? m->column + 1 : 0;
     *pos = m ? m->input_pos : 0;
+    if (!m && n) /* empty collection: ask libfyaml's diagnostics (lib/stack.c) */
+        stack_node_position(n, line, col);
 }
 
 int incident_yaml_fail(const struct incident_yaml *y, struct fy_node *n, const char *path,

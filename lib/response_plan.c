@@ -45,6 +45,23 @@ size_t response_plan_related_items(const struct response_plan *p,
     return sizeof(default_related) / sizeof(default_related[0]);
 }
 
+int response_plan_check_contacts(const struct response_plan *p, const struct contact_book *book,
+                                 struct cordon_diag *diag)
+{
+    size_t i;
+
+    for (i = 0; i < p->nengagements; i++) {
+        if (!contact_book_find(book, p->engagements[i])) {
+            cordon_diag_set(diag, "UnknownContact", 0, 0, 0,
+                            "responsePlan %s: engagements[%zu]: no contact or escalation plan "
+                            "with alias '%s'",
+                            p->name, i, p->engagements[i]);
+            return CORDON_EINVAL;
+        }
+    }
+    return 0;
+}
+
 /* ---- templates --------------------------------------------------------- */
 
 static const char *const template_vars[] = { "violationId",    "thingName",  "securityProfileName",

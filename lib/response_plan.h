@@ -17,6 +17,7 @@
 #define CORDON_RESPONSE_PLAN_H
 
 #include "buf.h"
+#include "contact.h"
 #include "cordon.h"
 
 #include <jansson.h>
@@ -141,6 +142,11 @@ int response_plan_render(const char *tmpl, const struct response_plan_vars *vars
 /* Check a template; on an unknown variable returns CORDON_EINVAL and copies
  * its name to bad (size 64). */
 int response_plan_template_check(const char *tmpl, char *bad);
+
+/* Every engagement names a contact of the book (personal or escalation);
+ * CORDON_EINVAL with "responsePlan NAME: engagements[i]: no contact ..." otherwise. */
+int response_plan_check_contacts(const struct response_plan *p, const struct contact_book *book,
+                                 struct cordon_diag *diag);
 
 /* The related-item templates in effect (the plan's, or the §2.8 defaults). */
 size_t response_plan_related_items(const struct response_plan *p,

@@ -53,6 +53,15 @@ static void test_load_seed_plan(void **state)
     assert_int_equal(p.targets[0].type, RESPONSE_PLAN_TARGET_MQTT);
     assert_int_equal(response_plan_related_items(&p, &rel), 2);
     assert_string_equal(json_string_value(json_object_get(p.incident_tags, "team")), "iot");
+    {
+        struct contact_book book;
+        const char *y = "contacts:\n  - alias: oncall\n";
+        contact_book_init(&book);
+        assert_int_equal(contact_book_load_yaml(&book, y, strlen(y), "b.yaml", &d), 0);
+        assert_int_equal(response_plan_check_contacts(&p, &book, &d), CORDON_EINVAL);
+        assert_non_null(strstr(d.message, "engagements[0]: no contact or escalation plan"));
+        contact_book_free(&book);
+    }
     response_plan_free(&p);
     free(t);
 }
@@ -195,12 +204,19 @@ static void test_rejects(void **state)
         "name: P\n",
         "- 1\n",
         "",
+        "name: P\nincidentTemplate: {}\n",
         "name: P\n% not \xff\xff\n", /* hung libfyaml 0.7.12's scanner (found by fuzzing) */
     };
     static const char *const want[] = {
-        "not supported",  "snsTopicArn is not supported", "without wildcards",
-        "listed twice",   "missing incidentTemplate",     "expected a mapping",
-        "empty document", "x.yaml:2:7: invalid UTF-8",
+        "not supported",
+        "snsTopicArn is not supported",
+        "without wildcards",
+        "listed twice",
+        "missing incidentTemplate",
+        "expected a mapping",
+        "empty document",
+        "x.yaml:2:19: incidentTemplate: missing title",
+        "x.yaml:2:7: invalid UTF-8",
     };
     size_t i;
 
