@@ -984,6 +984,23 @@ json_t *engagement_to_json(const struct engagement *e)
     return o;
 }
 
+json_t *engagement_to_public_json(const struct engagement *e)
+{
+    json_t *o = engagement_to_json(e), *pages, *pg;
+    size_t i;
+
+    if (!o)
+        return NULL;
+    pages = json_object_get(o, "pages");
+    json_array_foreach(pages, i, pg)
+    {
+        json_object_del(pg, "acceptCode");
+        json_object_del(pg, "linkToken");
+    }
+    json_object_del(o, "ackUrlTemplate");
+    return o;
+}
+
 static int bad(struct cordon_diag *d, const char *what, size_t i)
 {
     cordon_diag_set(d, "InvalidState", 0, 0, 0, "engagement state: %s[%zu]: missing or invalid",

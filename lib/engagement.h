@@ -265,8 +265,12 @@ const struct engagement_page *engagement_page_by_code(const struct engagement *e
 const struct engagement_page *engagement_page_by_token(const struct engagement *e,
                                                        const char *token);
 
-/* Whole state as JSON for the store; decode restores it exactly. */
+/* Whole state as JSON for the store; decode restores it exactly. Holds the
+ * accept codes and link tokens: never serve it through the API. */
 json_t *engagement_to_json(const struct engagement *e);
+/* The API/console view: runs (Engaged / Acknowledged / ...), pages without
+ * codes or tokens, ack records. New reference or NULL. */
+json_t *engagement_to_public_json(const struct engagement *e);
 int engagement_from_json(struct engagement *e, const json_t *v, struct cordon_diag *diag);
 
 const char *engagement_run_state_name(enum engagement_run_state s);

@@ -364,6 +364,15 @@ static void test_ack_stops_everything(void **state)
     engagement_effects_free(&fx);
     assert_int_equal(e.nacks, 1);
     assert_string_equal(e.acks[0].contact, "oncall-primary");
+    {
+        json_t *pub = engagement_to_public_json(&e);
+        char *text = json_dumps(pub, 0);
+        assert_null(strstr(text, code)); /* no secrets in the API view */
+        assert_null(strstr(text, "linkToken"));
+        assert_non_null(strstr(text, "\"ACKNOWLEDGED\""));
+        free(text);
+        json_decref(pub);
+    }
     assert_string_equal(e.acks[0].note, "on it");
     engagement_free(&e);
     contact_book_free(&book);
