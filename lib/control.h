@@ -37,7 +37,7 @@
 #define CONTROL_MAX_BYTES       (256 * 1024) /* one control message */
 #define CONTROL_COMMANDS_MAX    256          /* commands in one message */
 #define CONTROL_IDENTITY_MAX    128          /* identity (thing name) bytes */
-#define CONTROL_CORRELATION_MAX 128          /* correlationId bytes */
+#define CONTROL_CORRELATION_MAX 320          /* correlationId bytes (cordond uses outbox keys) */
 #define CONTROL_SECRET_MAX      256          /* password or encoded hash bytes */
 #define CONTROL_POLICY_MAX      64           /* topic patterns in one list */
 #define CONTROL_PATTERN_MAX     256          /* bytes of one topic pattern */
