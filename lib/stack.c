@@ -1234,6 +1234,68 @@ out:
 
 /* ---- write ---------------------------------------------------------------- */
 
+/*
+ * A copy of n in fyd where quoted scalars that read the same plain are
+ * plain: kind writers quote defensively, exports are for people. Depth is
+ * bounded by what the parsers accepted. NULL on allocation failure.
+ */
+static struct fy_node *node_restyle(struct fy_document *fyd, struct fy_node *n, int depth)
+{
+    struct fy_node *copy, *k, *v;
+    void *it = NULL;
+
+    if (depth > 64 || fy_node_is_alias(n))
+        return fy_node_copy(fyd, n);
+    switch (fy_node_get_type(n)) {
+    case FYNT_SCALAR: {
+        enum fy_node_style st = fy_node_get_style(n);
+        size_t len;
+        const char *t = fy_node_get_scalar(n, &len);
+        char tmp[STACK_NAME_MAX + 1];
+
+        if ((st == FYNS_DOUBLE_QUOTED || st == FYNS_SINGLE_QUOTED) && t && len < sizeof(tmp) &&
+            !memchr(t, '\0', len)) {
+            memcpy(tmp, t, len);
+            tmp[len] = '\0';
+            if (plain_is_safe(tmp))
+                return fy_node_create_scalar_copy(fyd, t, len);
+        }
+        return fy_node_copy(fyd, n);
+    }
+    case FYNT_SEQUENCE: {
+        struct fy_node *item;
+
+        copy = fy_node_create_sequence(fyd);
+        while (copy && (item = fy_node_sequence_iterate(n, &it))) {
+            v = node_restyle(fyd, item, depth + 1);
+            if (!v || fy_node_sequence_append(copy, v)) {
+                fy_node_free(v);
+                fy_node_free(copy);
+                return NULL;
+            }
+        }
+        return copy;
+    }
+    case FYNT_MAPPING: {
+        struct fy_node_pair *p;
+
+        copy = fy_node_create_mapping(fyd);
+        while (copy && (p = fy_node_mapping_iterate(n, &it))) {
+            k = node_restyle(fyd, fy_node_pair_key(p), depth + 1);
+            v = node_restyle(fyd, fy_node_pair_value(p), depth + 1);
+            if (!k || !v || fy_node_mapping_append(copy, k, v)) {
+                fy_node_free(k);
+                fy_node_free(v);
+                fy_node_free(copy);
+                return NULL;
+            }
+        }
+        return copy;
+    }
+    }
+    return fy_node_copy(fyd, n);
+}
+
 int stack_write(const struct stack *s, struct buf *out)
 {
     struct fy_document *fyd;
@@ -1277,6 +1339,21 @@ int stack_write(const struct stack *s, struct buf *out)
     if (fy_node_mapping_item_count(root) == 0) {
         rc = buf_adds(out, "{}\n");
         goto out;
+    }
+    {
+        /* restyle into a second document, then emit that one */
+        struct fy_document *pretty = fy_document_create(NULL);
+        struct fy_node *r2 = pretty ? node_restyle(pretty, root, 0) : NULL;
+
+        if (!r2 || fy_document_set_root(pretty, r2)) {
+            fy_node_free(r2);
+            if (pretty)
+                fy_document_destroy(pretty);
+            rc = CORDON_ENOMEM;
+            goto out;
+        }
+        fy_document_destroy(fyd);
+        fyd = pretty;
     }
     text = fy_emit_document_to_string(fyd, FYECF_MODE_BLOCK | FYECF_INDENT_2 | FYECF_WIDTH_INF |
                                                FYECF_DOC_START_MARK_OFF | FYECF_DOC_END_MARK_OFF);
