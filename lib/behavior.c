@@ -1,6 +1,7 @@
 #include "behavior.h"
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,13 +42,11 @@ void behavior_free(struct behavior *b)
 /* 16 address bytes as two big-endian words */
 static inline void load_words(const uint8_t *a, uint64_t w[2])
 {
-    uint64_t x = 0, y = 0;
-    for (int i = 0; i < 8; i++) {
-        x = (x << 8) | a[i];
-        y = (y << 8) | a[8 + i];
-    }
-    w[0] = x;
-    w[1] = y;
+    uint64_t x, y;
+    memcpy(&x, a, 8);
+    memcpy(&y, a + 8, 8);
+    w[0] = be64toh(x);
+    w[1] = be64toh(y);
 }
 
 int behavior_cidr_parse(const char *s, size_t len, struct behavior_cidr *out)
@@ -198,9 +197,14 @@ static bool cidrs_contain(const struct behavior_criteria *c, const struct report
 {
     uint64_t w[2];
 
-    load_words(ip->addr, w);
-    if (ip->family == 4) /* bytes 4..15 are not part of an IPv4 address */
-        w[0] &= UINT64_C(0xffffffff00000000), w[1] = 0;
+    if (ip->family == 4) { /* bytes 4..15 are not part of an IPv4 address */
+        uint32_t v4;
+        memcpy(&v4, ip->addr, 4);
+        w[0] = (uint64_t)be32toh(v4) << 32;
+        w[1] = 0;
+    } else {
+        load_words(ip->addr, w);
+    }
     for (uint32_t i = 0; i < c->ncidrs; i++) {
         const struct behavior_cidr *x = &c->cidr_v[i];
         if (x->family == ip->family && (w[0] & x->mask[0]) == x->net[0] &&
