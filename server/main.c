@@ -166,6 +166,31 @@ static void on_housekeeping(uv_timer_t *t)
         log_info("datapoints pruned", "count=%lld", (long long)n);
 }
 
+/* The WAL checkpoint (fsync) runs on libuv's thread pool: it touches only the file. */
+static void maintain_work(uv_work_t *w)
+{
+    struct server *s = w->data;
+    store_maintain(s->cfg.db_path);
+}
+
+static void maintain_done(uv_work_t *w, int status)
+{
+    struct server *s = w->data;
+    (void)status;
+    s->maintain_busy = false;
+}
+
+static void on_maintain(uv_timer_t *t)
+{
+    struct server *s = t->data;
+    if (s->maintain_busy || s->stopping)
+        return;
+    s->maintain_busy = true;
+    s->maintain_work.data = s;
+    if (uv_queue_work(s->loop, &s->maintain_work, maintain_work, maintain_done))
+        s->maintain_busy = false;
+}
+
 /* mkdir -p for the directory part of path (or path itself when is_dir). */
 static int mkdirs(const char *path, int is_dir)
 {
@@ -303,6 +328,9 @@ int main(int argc, char **argv)
     uv_timer_init(s->loop, &s->housekeeping);
     s->housekeeping.data = s;
     uv_timer_start(&s->housekeeping, on_housekeeping, 5000, HOUSEKEEPING_MS);
+    uv_timer_init(s->loop, &s->maintain);
+    s->maintain.data = s;
+    uv_timer_start(&s->maintain, on_maintain, 1000, 1000);
 
     log_info("cordond started", "version=%s pid=%d", CORDON_VERSION, (int)getpid());
     uv_run(s->loop, UV_RUN_DEFAULT);
@@ -311,6 +339,7 @@ int main(int argc, char **argv)
     uv_close((uv_handle_t *)&s->sig_int, NULL);
     uv_close((uv_handle_t *)&s->sig_hup, NULL);
     uv_close((uv_handle_t *)&s->housekeeping, NULL);
+    uv_close((uv_handle_t *)&s->maintain, NULL);
 
 stop:
     /* finish the turn in flight, then stop modules in reverse order */

@@ -62,6 +62,8 @@ static struct reg_thing *thing_new(struct registry *r, const char *name, const c
 
 static void thing_destroy(struct registry *r, struct reg_thing *t)
 {
+    if (r->cursor == t)
+        r->cursor = t->hh.next;
     HASH_DEL(r->things, t);
     r->nthings--;
     free(t->attributes);
@@ -151,9 +153,38 @@ static void flush_reports(struct server *s)
     log_debug("registry reports flushed", "things=%zu", n);
 }
 
+/* One slice of the current pass; a finished pass moves the flushed-at mark. */
 static void on_flush(uv_timer_t *h)
 {
-    flush_reports(h->data);
+    struct server *s = h->data;
+    struct registry *r = R(s);
+    int64_t now = server_now(s);
+    char when[32];
+
+    if (!r->cursor) {
+        if (now - r->last_pass_start < REGISTRY_FLUSH_MS || !r->things)
+            return;
+        r->cursor = r->things;
+        r->pass_start = now;
+        r->last_pass_start = now;
+    }
+    for (int n = 0; r->cursor && n < REGISTRY_FLUSH_SLICE;) {
+        struct reg_thing *t = r->cursor;
+        r->cursor = t->hh.next;
+        if (!t->report_dirty)
+            continue;
+        if (store_thing_report(s->store, t->name, t->last_report_id, t->last_report_at)) {
+            log_error("registry flush failed", "error=\"%s\"", store_errmsg(s->store));
+            r->cursor = NULL;
+            return;
+        }
+        t->report_dirty = false;
+        n++;
+    }
+    if (!r->cursor) {
+        snprintf(when, sizeof(when), "%lld", (long long)(r->pass_start - 60000));
+        store_kv_put(s->store, FLUSHED_KEY, when);
+    }
 }
 
 static int last_report_cb(void *ctx, const char *thing, int64_t report_id, int64_t at)
@@ -404,7 +435,8 @@ int registry_init(struct server *s)
     }
     uv_timer_init(s->loop, &R(s)->flush);
     R(s)->flush.data = s;
-    uv_timer_start(&R(s)->flush, on_flush, REGISTRY_FLUSH_MS, REGISTRY_FLUSH_MS);
+    R(s)->last_pass_start = server_now(s);
+    uv_timer_start(&R(s)->flush, on_flush, REGISTRY_FLUSH_TICK_MS, REGISTRY_FLUSH_TICK_MS);
     if (!registry_group(s, REGISTRY_QUARANTINED)) {
         rc = registry_group_create(s, REGISTRY_QUARANTINED, "Things isolated at the broker");
         if (rc)

@@ -48,10 +48,15 @@ struct registry {
     struct reg_thing *things;
     struct reg_group *groups;
     size_t nthings;
-    uv_timer_t flush; /* writes last_report_* of dirty things */
+    uv_timer_t flush;         /* writes last_report_* of dirty things, a slice per tick */
+    struct reg_thing *cursor; /* next thing of the current pass; NULL = no pass running */
+    int64_t pass_start;       /* when the current pass began */
+    int64_t last_pass_start;
 };
 
-#define REGISTRY_FLUSH_MS 60000
+#define REGISTRY_FLUSH_MS      60000 /* a pass over every thing at most this often */
+#define REGISTRY_FLUSH_TICK_MS 250   /* one slice per tick … */
+#define REGISTRY_FLUSH_SLICE   500   /* … of at most this many things (bounds the loop stall) */
 
 int registry_init(struct server *s);
 void registry_free(struct server *s);
@@ -93,7 +98,7 @@ int registry_release(struct server *s, const char *thing, const char *violation_
 /*
  * Record an accepted report. Hot path: memory only — the report's datapoint
  * row (same transaction) is the durable record; things rows are refreshed
- * every REGISTRY_FLUSH_MS and at stop, and at start the registry takes the
+ * by a pass every REGISTRY_FLUSH_MS (in slices) and at stop, and at start the registry takes the
  * newest datapoints since the last refresh into account.
  */
 int registry_thing_report(struct server *s, struct reg_thing *t, int64_t report_id, int64_t at);

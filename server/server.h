@@ -77,6 +77,9 @@ struct server {
     uv_prepare_t prepare;
     uv_check_t check;
     uv_timer_t housekeeping;
+    uv_timer_t maintain; /* store_maintain on a worker thread, every second */
+    uv_work_t maintain_work;
+    bool maintain_busy;
     uv_signal_t sig_term, sig_int, sig_hup;
 };
 

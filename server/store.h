@@ -36,6 +36,13 @@ int store_begin(struct store *st);    /* no-op when a transaction is open */
 int store_commit(struct store *st);   /* no-op when none is open */
 int store_rollback(struct store *st); /* no-op when none is open */
 bool store_in_txn(const struct store *st);
+/*
+ * Background maintenance of the store at path (SQLite: a passive WAL
+ * checkpoint, the only step that fsyncs) on a connection of its own, so a
+ * worker thread can run it while the loop keeps writing. Returns 0 or an error.
+ */
+int store_maintain(const char *path);
+
 /* Schema version after migrations. */
 int store_schema_version(struct store *st);
 

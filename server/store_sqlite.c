@@ -408,7 +408,7 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
     sqlite3_busy_timeout(st->db, 5000);
     if (exec(st, "PRAGMA journal_mode=WAL") || exec(st, "PRAGMA synchronous=NORMAL") ||
         exec(st, "PRAGMA foreign_keys=OFF") || exec(st, "PRAGMA temp_store=MEMORY") ||
-        exec(st, "PRAGMA cache_size=-65536") || exec(st, "PRAGMA wal_autocheckpoint=10000")) {
+        exec(st, "PRAGMA cache_size=-65536") || exec(st, "PRAGMA wal_autocheckpoint=0")) {
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
         rc = CORDON_ESTATE;
         goto fail;
@@ -420,6 +420,20 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
     return 0;
 fail:
     store_close(st);
+    return rc;
+}
+
+int store_maintain(const char *path)
+{
+    sqlite3 *db = NULL;
+    int rc = CORDON_ESTATE;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
+        SQLITE_OK) {
+        sqlite3_busy_timeout(db, 1000);
+        if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) == SQLITE_OK)
+            rc = 0;
+    }
+    sqlite3_close(db);
     return rc;
 }
 

@@ -58,7 +58,7 @@ int tokens_create(struct server *s, const char *name, const char *role, char *ou
 /* Write the first admin token to DATA_DIR/admin.token, 0600, never logged. */
 static int first_admin(struct server *s)
 {
-    char flag[8], token[TOKEN_TEXT_MAX], id[40], path[600];
+    char flag[8], token[TOKEN_TEXT_MAX], id[40], path[600], tmp[620];
     int fd, rc;
     if (store_kv_get(s->store, "admin_token_created", flag, sizeof(flag)) == 0)
         return 0;
@@ -66,7 +66,9 @@ static int first_admin(struct server *s)
     if (rc)
         return rc;
     snprintf(path, sizeof(path), "%s/admin.token", s->cfg.data_dir);
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    snprintf(tmp, sizeof(tmp), "%s.new", path);
+    /* written to a temp file and renamed: readers never see a partial token */
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) {
         log_error("cannot write the admin token", "path=%s error=\"%s\"", path, strerror(errno));
         store_rollback(s->store);
@@ -80,6 +82,12 @@ static int first_admin(struct server *s)
     }
     close(fd);
     sodium_memzero(token, sizeof(token));
+    if (rename(tmp, path) != 0) {
+        log_error("cannot write the admin token", "path=%s error=\"%s\"", path, strerror(errno));
+        unlink(tmp);
+        store_rollback(s->store);
+        return CORDON_ESTATE;
+    }
     rc = store_kv_put(s->store, "admin_token_created", "1");
     if (!rc)
         rc = server_commit(s);
