@@ -52,6 +52,7 @@ struct agent {
     int nrecent;
     int64_t once_id; /* --once: the report to see acknowledged */
     bool once_done;
+    bool warned_size;
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -111,6 +112,34 @@ static int agent_build(struct agent *a)
     a->report.version_minor = 0;
     buf_reset(&a->body);
     result = report_encode(&a->report, a->cfg.short_names, &a->body);
+    /* Over REPORT_MAX_BYTES (the server's default cap): shorten the longest
+     * list (its total stays true, R9), and as a last resort drop the custom
+     * metrics, rather than send nothing. */
+    while (result == CORDON_ETOOBIG) {
+        struct report *r = &a->report;
+        uint32_t *longest = &r->conns.count;
+        if (r->tcp_ports.count > *longest)
+            longest = &r->tcp_ports.count;
+        if (r->udp_ports.count > *longest)
+            longest = &r->udp_ports.count;
+        if (*longest > 0) {
+            *longest /= 2;
+        } else if (r->ncustom > 0) {
+            log_warn("report too large even without list entries; custom metrics left out",
+                     "custom=%u", r->ncustom);
+            r->ncustom = 0;
+            r->nvalues = 0;
+            r->strpool_len = 0;
+        } else {
+            break;
+        }
+        if (!a->warned_size)
+            log_warn("report larger than the size cap; lists shortened (lower max_list)",
+                     "cap_bytes=%d", REPORT_MAX_BYTES);
+        a->warned_size = true;
+        buf_reset(&a->body);
+        result = report_encode(&a->report, a->cfg.short_names, &a->body);
+    }
     if (result) {
         log_error("cannot encode report", "error=\"%s\"", cordon_strerror(result));
         return result;
