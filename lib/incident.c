@@ -4,6 +4,7 @@
  */
 #include "incident.h"
 
+#include "detect.h"
 #include "incident_yaml.h"
 
 #include <inttypes.h>
@@ -409,6 +410,55 @@ static int add_thing(struct incident *inc, const char *thing, const struct incid
     snprintf(id, sizeof(id), THING_PREFIX "%s", thing);
     r = incident_item_add(inc, INCIDENT_ITEM_INVOLVED_RESOURCE, thing, id, false, rnd);
     return r == CORDON_EEXIST ? 1 : r;
+}
+
+int incident_violation_from_detect(struct incident_violation *v, const struct detect_event *ev,
+                                   struct buf *scratch)
+{
+    int r = 0;
+
+    memset(v, 0, sizeof(*v));
+    v->violation_id = ev->violation_id;
+    v->thing_name = ev->thing;
+    v->profile = ev->profile ? ev->profile->name : NULL;
+    v->behavior = ev->behavior ? ev->behavior->name : NULL;
+    v->metric = ev->behavior ? ev->behavior->metric : NULL;
+    switch (ev->type) {
+    case VIOLATION_ALARM_CLEARED:
+        v->type = INCIDENT_VIOLATION_CLEARED;
+        break;
+    case VIOLATION_ALARM_INVALIDATED:
+        v->type = INCIDENT_VIOLATION_INVALIDATED;
+        break;
+    case VIOLATION_IN_ALARM:
+        v->type = INCIDENT_VIOLATION_IN_ALARM;
+        break;
+    default:
+        return CORDON_EINVAL;
+    }
+    switch (ev->verification) {
+    case VIOLATION_TRUE_POSITIVE:
+        v->verification = INCIDENT_VERIFICATION_TRUE_POSITIVE;
+        break;
+    case VIOLATION_FALSE_POSITIVE:
+        v->verification = INCIDENT_VERIFICATION_FALSE_POSITIVE;
+        break;
+    case VIOLATION_BENIGN_POSITIVE:
+        v->verification = INCIDENT_VERIFICATION_BENIGN_POSITIVE;
+        break;
+    default:
+        v->verification = INCIDENT_VERIFICATION_UNKNOWN;
+    }
+    v->suppressed = ev->suppressed;
+    v->time_ms = ev->time_ms;
+    v->first_datapoint_ms = ev->alarm_since_ms ? ev->alarm_since_ms : ev->time_ms;
+    if (ev->has_value && scratch) {
+        buf_reset(scratch);
+        r = detect_value_json(&ev->value, scratch);
+        if (!r)
+            v->metric_value_json = scratch->ptr;
+    }
+    return r;
 }
 
 /* ---- routing ------------------------------------------------------------------------ */

@@ -98,6 +98,18 @@ struct incident_violation {
     enum incident_verification verification;
 };
 
+struct detect_event;
+/*
+ * Map a detect engine event (lib/detect.h) onto v: ids, names, type,
+ * suppression, verification; the metric value is written as JSON into
+ * scratch (reset first) and the detect event JSON (detect_event_json) is not
+ * copied. first_datapoint_ms = the violation's start (alarm_since_ms), else
+ * the event time: with consecutiveDatapointsToAlarm > 1 the caller may pass
+ * an earlier datapoint time. v borrows from ev and scratch.
+ */
+int incident_violation_from_detect(struct incident_violation *v, const struct detect_event *ev,
+                                   struct buf *scratch);
+
 /* Deployment settings the caller passes in. */
 struct incident_env {
     const char *console_base_url; /* for related-item links */

@@ -9,6 +9,9 @@
 #include <cmocka.h>
 
 #include "analysis.h"
+#include "behavior.h"
+#include "detect.h"
+#include "profile.h"
 #include "contact.h"
 #include "engagement.h"
 #include "incident.h"
@@ -371,6 +374,45 @@ static void test_manual_start(void **state)
     response_plan_free(&plan);
 }
 
+/* The detect engine's event maps onto the incident trigger. */
+static void test_from_detect_event(void **state)
+{
+    struct profile prof;
+    struct behavior beh;
+    struct detect_event ev;
+    struct incident_violation v;
+    struct buf scratch;
+
+    (void)state;
+    memset(&prof, 0, sizeof(prof));
+    memset(&beh, 0, sizeof(beh));
+    memset(&ev, 0, sizeof(ev));
+    prof.name = "DeviceRuleBaseline";
+    beh.name = "NumPorts";
+    beh.metric = "aws:num-listening-tcp-ports";
+    ev.type = VIOLATION_IN_ALARM;
+    snprintf(ev.violation_id, sizeof(ev.violation_id), "0c1d2e3f-0000-4000-8000-000000000001");
+    snprintf(ev.thing, sizeof(ev.thing), "dd-test-01");
+    ev.profile = &prof;
+    ev.behavior = &beh;
+    ev.time_ms = T0;
+    ev.alarm_since_ms = T0 - 3000;
+    ev.has_value = true;
+    ev.value.type = METRIC_TYPE_COUNT;
+    ev.value.count = 7;
+    ev.verification = VIOLATION_BENIGN_POSITIVE;
+    buf_init(&scratch, 4096);
+    assert_int_equal(incident_violation_from_detect(&v, &ev, &scratch), 0);
+    assert_string_equal(v.thing_name, "dd-test-01");
+    assert_string_equal(v.profile, "DeviceRuleBaseline");
+    assert_string_equal(v.behavior, "NumPorts");
+    assert_int_equal(v.type, INCIDENT_VIOLATION_IN_ALARM);
+    assert_int_equal(v.verification, INCIDENT_VERIFICATION_BENIGN_POSITIVE);
+    assert_int_equal(v.first_datapoint_ms, T0 - 3000);
+    assert_non_null(strstr(v.metric_value_json, "7"));
+    buf_free(&scratch);
+}
+
 /* What cordond does with engagement effects: timeline + MTTA into the incident. */
 static size_t apply(struct incident *inc, struct engagement_effects *efx, int64_t now,
                     char *code_out)
@@ -494,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_update_resolve_json),
         cmocka_unit_test(test_manual_start),
         cmocka_unit_test(test_seed_scenario),
+        cmocka_unit_test(test_from_detect_event),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
