@@ -170,6 +170,11 @@ class BrokerTest(harness.Test):
         assert denied(dev_pub(port, "dev1", "cordon/things/dev1/commands/result", "x"))
         assert accepted(dev_pub(port, "dev1", report_topic("dev1"), "evidence"))
         assert not os.path.exists(self.broker.state_file + ".new")
+        # a configuration reload (SIGHUP) keeps the plugin in charge
+        self.broker.send_signal(signal.SIGHUP)
+        wait_for(lambda: "Reloading config" in self.broker.log(), what="reload")
+        assert denied(dev_pub(port, "dev1", "cordon/things/dev1/commands/result", "x"))
+        assert accepted(dev_pub(port, "dev1", report_topic("dev1"), "evidence"))
 
     def test_05_corrupt_state_stops_the_broker(self):
         tmp = TempDir()
