@@ -4,6 +4,7 @@ credentials, groups, quarantine, profiles, violations, plan/apply/export round
 trip, --json output, auth failures, the config file."""
 import json
 import os
+import pty
 import re
 import stat
 import subprocess
@@ -18,14 +19,19 @@ EXAMPLE = os.path.join(h.SRC, "examples", "stack.yaml")
 
 
 class T(h.Test):
-    def cli(self, *args, env=None, expect=0, stdin=None, cwd=None):
-        """Run cordon; check its exit code; return (stdout, stderr)."""
+    def environ(self, extra=None):
+        """The CLI's environment: none of the caller's CORDON_* settings or config file."""
         e = {k: v for k, v in os.environ.items()
              if not k.startswith("CORDON_") or k in ("CORDON_BUILD", "CORDON_SRC")}
         e["HOME"] = self.home
         e.pop("XDG_CONFIG_HOME", None)
         e.update(self.env)
-        e.update(env or {})
+        e.update(extra or {})
+        return e
+
+    def cli(self, *args, env=None, expect=0, stdin=None, cwd=None):
+        """Run cordon; check its exit code; return (stdout, stderr)."""
+        e = self.environ(env)
         r = subprocess.run([CORDON, *args], capture_output=True, text=True, env=e,
                            input=stdin if stdin is not None else "", timeout=30,
                            cwd=cwd or self.home)
@@ -33,6 +39,20 @@ class T(h.Test):
             raise AssertionError(f"cordon {' '.join(args)} -> {r.returncode}, expected {expect}\n"
                                  f"stdout: {r.stdout}\nstderr: {r.stderr}")
         return r.stdout, r.stderr
+
+    def cli_tty(self, *args, answer):
+        """Run cordon with a pseudo-terminal as stdin and type `answer`."""
+        master, slave = pty.openpty()
+        e = self.environ()
+        try:
+            p = subprocess.Popen([CORDON, *args], stdin=slave, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, env=e, cwd=self.home)
+            os.write(master, answer.encode() + b"\n")
+            out, err = p.communicate(timeout=30)
+        finally:
+            os.close(slave)
+            os.close(master)
+        return p.returncode, out, err
 
     def no_server(self):
         self.tmp = h.TempDir()
@@ -198,6 +218,15 @@ class T(h.Test):
         assert ("  ~ securityProfile DeviceRuleBaseline  (behavior AuthorizedTcpPorts changed)"
                 in out), out
         assert "Plan: 0 to create, 1 to update, 0 to delete." in out, out
+        # apply asks on a terminal: anything but "yes" changes nothing
+        rc, out, err = self.cli_tty("apply", "-f", changed_path, answer="y")
+        assert rc == 1 and "Only 'yes' is accepted" in err and "Apply cancelled" in err, (rc, err)
+        assert "~ securityProfile DeviceRuleBaseline" in self.cli("plan", "-f", changed_path)[0]
+        rc, out, err = self.cli_tty("apply", "-f", changed_path, answer="yes")
+        assert rc == 0 and "Applied: 0 created, 1 updated, 0 deleted." in out, (rc, out, err)
+        assert self.cli("plan", "-f", changed_path)[0].startswith("No changes")
+        out, _ = self.cli("apply", "-f", "-", "--yes", "--json", stdin=text)
+        assert json.loads(out)["applied"] is True, out
         out, _ = self.cli("apply", "-f", "-", "--yes", "--json", stdin=changed)
         assert json.loads(out)["applied"] is True, out
 
