@@ -1169,9 +1169,13 @@ int runbook_exec_on_result(struct runbook_exec *x, const char *effect_id,
         char *dump = json_dumps(r->response, JSON_COMPACT | JSON_ENCODE_ANY);
         size_t len = dump ? strlen(dump) : 0;
         free(dump);
-        if (len > RUNBOOK_RESPONSE_MAX_BYTES)
-            return step_failed(x, now_ms, "the response is larger than 200 KiB", "Invocation",
-                               "Action", false, false, out);
+        size_t cap = st->action == RUNBOOK_ACTION_EXECUTE_SCRIPT ? RUNBOOK_SCRIPT_PAYLOAD_MAX_BYTES
+                                                                 : RUNBOOK_RESPONSE_MAX_BYTES;
+        if (len > cap) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "the response is larger than %zu KiB", cap / 1024);
+            return step_failed(x, now_ms, msg, "Invocation", "Action", false, false, out);
+        }
     }
     if (st->action == RUNBOOK_ACTION_HTTP_REQUEST) {
         json_int_t code = json_integer_value(json_object_get(r->response, "StatusCode"));

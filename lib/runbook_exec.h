@@ -41,10 +41,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define RUNBOOK_EXEC_ID_MAX         128 /* execution id: [A-Za-z0-9_.-]{1,128} */
-#define RUNBOOK_EFFECT_ID_MAX       320
-#define RUNBOOK_MAX_STEP_EXECUTIONS 1000         /* bounds backward nextStep loops */
-#define RUNBOOK_RESPONSE_MAX_BYTES  (200 * 1024) /* response JSON fed back */
+#define RUNBOOK_EXEC_ID_MAX              128 /* execution id: [A-Za-z0-9_.-]{1,128} */
+#define RUNBOOK_EFFECT_ID_MAX            320
+#define RUNBOOK_MAX_STEP_EXECUTIONS      1000         /* bounds backward nextStep loops */
+#define RUNBOOK_RESPONSE_MAX_BYTES       (200 * 1024) /* response JSON fed back */
+#define RUNBOOK_SCRIPT_PAYLOAD_MAX_BYTES (100 * 1024) /* aws:executeScript return value */
 
 /* Execution and step statuses (§17.8). */
 enum runbook_status {

@@ -1163,6 +1163,106 @@ static void test_parameters_checked_at_start(void **state)
     runbook_doc_free(doc);
 }
 
+static void test_recover_approval_keeps_decisions(void **state)
+{
+    struct runbook_doc *doc = load(approve_doc);
+    struct runbook_exec *x = new_exec(doc, NULL);
+    struct runbook_effects out;
+    const struct runbook_effect *e;
+
+    (void)state;
+    runbook_effects_init(&out);
+    runbook_exec_start(x, T0, &out);
+    assert_int_equal(sig(x, RUNBOOK_SIGNAL_APPROVE, "alice", T0 + 1, &out), 0);
+    x = crash_and_recover(x, doc, T0 + 2, &out);
+    e = find(&out, RUNBOOK_EFFECT_WAIT_SIGNAL);
+    assert_non_null(e);
+    assert_string_equal(e->id, "exec-1/1/Approve/signal");
+    assert_non_null(find(&out, RUNBOOK_EFFECT_WAIT_UNTIL)); /* the approval timeout is back */
+    /* alice's decision survived the restart. */
+    assert_int_equal(sig(x, RUNBOOK_SIGNAL_APPROVE, "alice", T0 + 3, &out), CORDON_EINVAL);
+    runbook_effects_clear(&out);
+    assert_int_equal(sig(x, RUNBOOK_SIGNAL_APPROVE, "carol", T0 + 4, &out), 0);
+    assert_non_null(find(&out, RUNBOOK_EFFECT_RELEASE));
+    runbook_effects_free(&out);
+    runbook_exec_free(x);
+    runbook_doc_free(doc);
+}
+
+static void test_pause_timeout_and_response_cap(void **state)
+{
+    struct runbook_doc *doc =
+        load("schemaVersion: '0.3'\n"
+             "mainSteps:\n"
+             "  - { name: Hold, action: aws:pause, inputs: {}, timeoutSeconds: 30,"
+             " onFailure: Continue }\n"
+             "  - name: Run\n"
+             "    action: aws:executeScript\n"
+             "    inputs: { Runtime: bash, Script: 'cat' }\n");
+    struct runbook_exec *x = new_exec(doc, NULL);
+    struct runbook_effects out;
+    char *big = malloc(110 * 1024), id[RUNBOOK_EFFECT_ID_MAX];
+    json_t *resp;
+    struct runbook_result r = { true, NULL, NULL, false };
+
+    (void)state;
+    runbook_effects_init(&out);
+    runbook_exec_start(x, T0, &out);
+    runbook_exec_on_timer(x, T0 + 30000, &out);
+    assert_int_equal(runbook_exec_step_status(x, "Hold"), RUNBOOK_STATUS_TIMED_OUT);
+    assert_string_equal(runbook_exec_current_step(x), "Run");
+    snprintf(id, sizeof(id), "%s", find(&out, RUNBOOK_EFFECT_RUN_SCRIPT)->id);
+    memset(big, 'a', 110 * 1024 - 1);
+    big[110 * 1024 - 1] = '\0';
+    resp = json_pack("{s:s}", "blob", big);
+    r.response = resp;
+    assert_int_equal(runbook_exec_on_result(x, id, &r, T0 + 31000, &out), 0);
+    assert_int_equal(runbook_exec_step_status(x, "Run"), RUNBOOK_STATUS_FAILED);
+    /* Hold was not critical (Continue); Run was. */
+    assert_int_equal(runbook_exec_status(x), RUNBOOK_STATUS_FAILED);
+    assert_non_null(strstr(runbook_exec_failure(x), "larger than 100 KiB"));
+    json_decref(resp);
+    free(big);
+    runbook_effects_free(&out);
+    runbook_exec_free(x);
+    runbook_doc_free(doc);
+}
+
+static void test_execution_outputs_and_effect_json(void **state)
+{
+    size_t len;
+    char *src = read_file(CORDON_FIXTURES "/runbooks/good/aws-add-thing-to-group.yaml", &len);
+    struct runbook_doc *doc = NULL;
+    struct cordon_diag d;
+    struct runbook_exec *x;
+    struct runbook_effects out;
+    json_t *ej;
+    char id[RUNBOOK_EFFECT_ID_MAX];
+
+    (void)state;
+    assert_int_equal(runbook_doc_load(&doc, src, len, "aws.yaml", NULL, &d), 0);
+    free(src);
+    x = new_exec(doc, "{\"ThingName\": \"dd-test-01\"}");
+    runbook_effects_init(&out);
+    runbook_exec_start(x, T0, &out);
+    ej = runbook_effect_to_json(find(&out, RUNBOOK_EFFECT_CALL_API));
+    assert_string_equal(json_string_value(json_object_get(ej, "kind")), "CALL_API");
+    assert_string_equal(json_string_value(json_object_get(ej, "id")),
+                        "exec-1/1/AddToQuarantineGroup/1");
+    json_decref(ej);
+    snprintf(id, sizeof(id), "%s", find(&out, RUNBOOK_EFFECT_CALL_API)->id);
+    runbook_effects_clear(&out);
+    ok_result(x, id, "{}", T0 + 1, &out);
+    snprintf(id, sizeof(id), "%s", find(&out, RUNBOOK_EFFECT_CALL_API)->id);
+    ok_result(x, id, "{\"activeViolations\": [{\"thingName\": \"dd-test-01\"}]}", T0 + 2, &out);
+    assert_int_equal(runbook_exec_status(x), RUNBOOK_STATUS_SUCCESS);
+    assert_int_equal(
+        json_array_size(json_object_get(runbook_exec_outputs(x), "ListViolations.violations")), 1);
+    runbook_effects_free(&out);
+    runbook_exec_free(x);
+    runbook_doc_free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1193,6 +1293,9 @@ int main(void)
         cmocka_unit_test(test_recover_sleep_and_pause),
         cmocka_unit_test(test_restore_checks_document),
         cmocka_unit_test(test_parameters_checked_at_start),
+        cmocka_unit_test(test_recover_approval_keeps_decisions),
+        cmocka_unit_test(test_pause_timeout_and_response_cap),
+        cmocka_unit_test(test_execution_outputs_and_effect_json),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
