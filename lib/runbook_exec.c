@@ -932,6 +932,38 @@ static int emit_deadline(struct runbook_exec *x, const char *suffix, int64_t due
                 json_pack("{s:s}", "purpose", strcmp(suffix, "wake") == 0 ? "sleep" : "timeout"));
 }
 
+/* The steps that may follow step idx (success or failure paths), for the record. */
+static json_t *valid_next_steps(const struct runbook_doc *doc, int idx)
+{
+    const struct runbook_step *st = &doc->steps[idx];
+    int cand[RUNBOOK_MAX_CHOICES + 4];
+    size_t n = 0, i, j;
+    json_t *a = json_array();
+    int next_in_list = idx + 1 < (int)doc->nsteps ? idx + 1 : -1;
+
+    if (!a)
+        return NULL;
+    for (i = 0; i < st->nchoices; i++)
+        cand[n++] = st->choices[i].next;
+    if (st->default_step >= 0)
+        cand[n++] = st->default_step;
+    if (!st->is_end) {
+        cand[n++] = st->next_step >= 0 ? st->next_step : next_in_list;
+        if (st->on_failure == RUNBOOK_ON_FAILURE_CONTINUE)
+            cand[n++] = next_in_list;
+        else if (st->on_failure == RUNBOOK_ON_FAILURE_STEP)
+            cand[n++] = st->on_failure_step;
+    }
+    for (i = 0; i < n; i++) {
+        bool dup = cand[i] < 0;
+        for (j = 0; j < i && !dup; j++)
+            dup = cand[j] == cand[i];
+        if (!dup)
+            json_array_append_new(a, json_string(doc->steps[cand[i]].name));
+    }
+    return a;
+}
+
 static int start_step(struct runbook_exec *x, int idx, int64_t now, struct runbook_effects *out)
 {
     const struct runbook_step *st = &x->doc->steps[idx];
@@ -962,6 +994,7 @@ static int start_step(struct runbook_exec *x, int idx, int64_t now, struct runbo
     x->rec = (int)json_array_size(x->records) - 1;
     if (st->on_failure == RUNBOOK_ON_FAILURE_STEP)
         rec_set(x, "OnFailure", json_sprintf("step:%s", x->doc->steps[st->on_failure_step].name));
+    rec_set(x, "ValidNextSteps", valid_next_steps(x->doc, idx));
     x->status = x->cancel_path ? RUNBOOK_STATUS_CANCELLING : RUNBOOK_STATUS_IN_PROGRESS;
 
     /* Description, for display: missing values do not fail the step. */

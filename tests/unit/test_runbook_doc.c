@@ -118,6 +118,26 @@ static void test_bad_fixtures(void **state)
     assert_true(checked >= 15);
 }
 
+/* Seed flaw 7: the sample's runbook renders {{ Containment.thingsDetected }} literally. */
+static void test_sample_runbook_rejected(void **state)
+{
+    size_t len;
+    char *src = read_file(CORDON_FIXTURES "/runbooks/bad/01-sample-undeclared-output.yaml", &len);
+    struct runbook_doc *doc = NULL;
+    struct cordon_diag d;
+
+    (void)state;
+    assert_non_null(src);
+    assert_int_equal(runbook_doc_load(&doc, src, len, "DeviceIncident.yaml", NULL, &d),
+                     CORDON_EINVAL);
+    assert_null(doc);
+    assert_string_equal(d.code, "UndeclaredOutput");
+    assert_int_equal(d.line, 27);
+    assert_non_null(strstr(d.message, "DeviceIncident.yaml:27:15: reference to undeclared "
+                                      "output 'Containment.thingsDetected'"));
+    free(src);
+}
+
 static void test_reference_runbook_loads(void **state)
 {
     size_t len;
@@ -438,6 +458,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_fixtures),
+        cmocka_unit_test(test_sample_runbook_rejected),
         cmocka_unit_test(test_reference_runbook_loads),
         cmocka_unit_test(test_json_document),
         cmocka_unit_test(test_is_critical_defaults),

@@ -205,6 +205,10 @@ static void test_device_incident_runs(void **state)
     assert_int_equal(runbook_exec_status(x), RUNBOOK_STATUS_SUCCESS);
     assert_null(runbook_exec_current_step(x));
     assert_int_equal(json_array_size(runbook_exec_records(x)), 3);
+    assert_string_equal(
+        json_string_value(json_array_get(
+            json_object_get(json_array_get(runbook_exec_records(x), 0), "ValidNextSteps"), 0)),
+        "Analysis");
     /* Signals after the end are refused. */
     assert_int_equal(sig(x, RUNBOOK_SIGNAL_RESUME, NULL, T0 + 130000, &out), CORDON_ESTATE);
     runbook_effects_free(&out);
