@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TREE_MAP_MAX_KEYS 4096 /* duplicate-key check is quadratic below this */
+#define TREE_MAP_MAX_KEYS 1024 /* keys per mapping; the duplicate check is quadratic */
 
 struct anchor {
     char *name;
