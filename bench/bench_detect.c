@@ -25,7 +25,7 @@
 
 #define THINGS  1000
 #define REPORTS 20000
-#define ROUNDS  9
+#define ROUNDS  15
 
 static const char *profiles_yaml =
     "securityProfiles:\n"

@@ -1268,6 +1268,7 @@ int profile_set_parse(struct profile_set *set, const char *file, const char *buf
     struct fy_parse_cfg cfg = { 0 };
     struct fy_diag_cfg dcfg;
     struct fy_diag *fyd_diag = NULL;
+    struct fy_parser *fyp = NULL;
     struct fy_document *doc = NULL;
     struct fy_node *root;
     int result = 0;
@@ -1297,16 +1298,40 @@ int profile_set_parse(struct profile_set *set, const char *file, const char *buf
     fy_diag_set_collect_errors(fyd_diag, true);
     cfg.flags = FYPCF_QUIET | FYPCF_DEFAULT_PARSE;
     cfg.diag = fyd_diag;
-    doc = fy_document_build_from_string(&cfg, buf, len);
-    if (!doc) {
+    fyp = fy_parser_create(&cfg);
+    if (!fyp || fy_parser_set_string(fyp, buf, len)) {
+        result = CORDON_ENOMEM;
+        goto out;
+    }
+    doc = fy_parse_load_document(fyp);
+    if (doc && !fy_parser_get_stream_error(fyp)) {
+        /* one document per file: a second one would be ignored silently */
+        struct fy_document *next = fy_parse_load_document(fyp);
+        if (next) {
+            struct fy_node *nr = fy_document_root(next);
+            int line = 0, col = 0;
+            node_mark(nr, &line, &col);
+            fy_parse_document_destroy(fyp, next);
+            cordon_diag_set(diag, CODE_YAML, 0, line, col,
+                            "%s:%d:%d: a second YAML document (a file holds one; put several "
+                            "profiles under securityProfiles:)",
+                            c.file, line, col);
+            result = CORDON_EINVAL;
+            goto out;
+        }
+    }
+    if (!doc || fy_parser_get_stream_error(fyp)) {
         struct fy_diag_error *e;
         void *it = NULL;
+        size_t blank = 0;
+        while (blank < len && strchr(" \t\r\n", buf[blank]) && buf[blank])
+            blank++;
         e = fy_diag_errors_iterate(fyd_diag, &it);
         /* libfyaml's collected errors are 1-based already */
         if (e)
             cordon_diag_set(diag, CODE_YAML, 0, e->line, e->column, "%s:%d:%d: %s", c.file, e->line,
                             e->column, e->msg ? e->msg : "invalid YAML");
-        else if (strspn(buf, " \t\r\n") >= len)
+        else if (blank == len)
             cordon_diag_set(diag, CODE_FIELD, 0, 1, 1,
                             "%s:1:1: empty document (expected a security profile or "
                             "securityProfiles: [...])",
@@ -1362,7 +1387,9 @@ out:
     if (result)
         profile_set_free(set);
     if (doc)
-        fy_document_destroy(doc);
+        fy_parse_document_destroy(fyp, doc);
+    if (fyp)
+        fy_parser_destroy(fyp);
     fy_diag_destroy(fyd_diag);
     return result;
 }

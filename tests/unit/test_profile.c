@@ -316,6 +316,8 @@ static const struct {
                     "securityProfiles: [...])" },
     { "count-hex.yaml", "count-hex.yaml:5:67: behaviors[0].criteria.value.count: expected an "
                         "integer 0..9223372036854775807, got \"0x10\"" },
+    { "two-documents.yaml", "two-documents.yaml:3:1: a second YAML document (a file holds one; "
+                            "put several profiles under securityProfiles:)" },
 };
 
 static void test_bad_profiles(void **state)
