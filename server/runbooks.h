@@ -1,0 +1,36 @@
+/*
+ * runbooks.h — runbook documents (SSM Automation 0.3, with versions) and
+ * durable executions in cordond (issue 6), driving lib/runbook_exec.h:
+ * every transition is stored before its effects run; scripts run as child
+ * processes on the loop (uv_spawn, argv only); sleeps and timeouts are
+ * durable timers; signals come from the API/CLI/console.
+ */
+#ifndef CORDOND_RUNBOOKS_H
+#define CORDOND_RUNBOOKS_H
+
+#include "cordon.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+struct server;
+
+int runbooks_init(struct server *s);
+void runbooks_free(struct server *s);
+
+/*
+ * Start an execution of document `name` (version NULL = the latest) with
+ * `params`: either typed values (name → string / array / number / bool /
+ * object, as the document declares) or the AWS wire form of response plans
+ * (name → array of strings), converted by the document's declared types.
+ * `incident_id` (may be NULL) binds the execution to an incident: its step
+ * outcomes go to the incident timeline (incidents_note_runbook).
+ * On success writes the execution id into exec_id (size exec_id_len) and
+ * returns 0; else a negative CORDON_E* code with diag filled (unknown
+ * document: CORDON_ENOTFOUND; bad parameters: CORDON_EINVAL).
+ */
+int runbooks_start(struct server *s, const char *name, const char *version, const json_t *params,
+                   const char *incident_id, char *exec_id, size_t exec_id_len,
+                   struct cordon_diag *diag);
+
+#endif
