@@ -59,13 +59,13 @@ class T(h.Test):
         self.home = self.tmp.path
         self.env = {"CORDON_URL": f"http://127.0.0.1:{h.free_port()}"}
 
-    def server(self):
+    def server(self, extra=""):
         from cordond_harness import Cordond
         self.tmp = h.TempDir()
         self.home = os.path.join(self.tmp.path, "home")
         os.makedirs(self.home)
         self.broker = h.CordonBroker(self.tmp)
-        self.d = Cordond(self.tmp, self.broker.port)
+        self.d = Cordond(self.tmp, self.broker.port, extra=extra)
         self.token_file = os.path.join(self.d.var, "admin.token")
         self.env = {"CORDON_URL": f"http://127.0.0.1:{self.d.api_port}",
                     "CORDON_TOKEN_FILE": self.token_file}
@@ -273,6 +273,45 @@ class T(h.Test):
         out, _ = self.cli("things", "delete", "cam-1")
         assert "Deleted thing cam-1." in out
         assert "cdt_" not in self.d.log(), "token in the server log"
+
+    def test_3_violations(self):
+        from cordond_harness import report, topic
+        self.server(extra="ingest:\n  throttle_floor: 0s\n")
+        self.cli("apply", "-f", EXAMPLE, "--yes")
+        out, _ = self.cli("things", "create", "pump-7")
+        pw = out.strip().splitlines()[-1]
+
+        def pub(rid, tcp):
+            return h.mqtt_pub(self.broker.port, topic("pump-7"), report(rid, tcp=tcp),
+                              user="pump-7", password=pw, client_id="pump-7", v5=True)
+        # the plugin learns the credential through cordond's outbox
+        h.wait_for(lambda: pub(1, (22, 443)).returncode == 0 and json.loads(self.cli(
+            "things", "get", "pump-7", "--json")[0])["lastReportAt"], timeout=20,
+            what="first report accepted")
+        out, _ = self.cli("things", "list")
+        assert re.search(r"^pump-7\s+password\s+no\s+-\s+\d{4}-\d\d-\d\dT", out, re.M), out
+        assert pub(2, (22, 443, 4444)).returncode == 0  # 4444 is outside the allow-list
+        vs = h.wait_for(lambda: json.loads(self.cli("violations", "list", "--active", "--json")[0])
+                        ["violations"], what="violation")
+        vid = vs[0]["violationId"]
+        out, _ = self.cli("violations", "list", "--active", "--thing", "pump-7")
+        assert out.splitlines()[0].split() == ["ID", "THING", "PROFILE", "BEHAVIOR", "STATE",
+                                               "STARTED", "VERIFICATION"], out
+        assert re.search(rf"^{re.escape(vid)}\s+pump-7\s+DeviceRuleBaseline\s+"
+                         r"AuthorizedTcpPorts\s+active\s+\S+Z\s+UNKNOWN$", out, re.M), out
+        out, _ = self.cli("violations", "get", vid)
+        assert f"Violation:     {vid}" in out and "4444" in out and "in-alarm" in out, out
+        out, _ = self.cli("violations", "verify", vid, "true-positive", "--description",
+                          "port 4444 is a backdoor")
+        assert f"Violation {vid} verified as TRUE_POSITIVE." in out, out
+        got = json.loads(self.cli("violations", "get", vid, "--json")[0])
+        assert got["verificationState"] == "TRUE_POSITIVE", got
+        assert got["verificationStateDescription"] == "port 4444 is a backdoor", got
+        listed = json.loads(self.cli("violations", "list", "--verification", "TRUE_POSITIVE",
+                                     "--since", "1h", "--json")[0])["violations"]
+        assert [v["violationId"] for v in listed] == [vid], listed
+        past = json.loads(self.cli("violations", "list", "--past", "--json")[0])["violations"]
+        assert past == [], past
 
 
 if __name__ == "__main__":
