@@ -409,6 +409,7 @@ struct dec {
     const struct report_decode_opts *opts;
     struct cordon_diag *diag;
     int depth;
+    bool fast; /* speculative compact entries allowed */
     int nseg;
     struct seg seg[SEG_MAX];
 };
@@ -1395,6 +1396,141 @@ bad:
  * The schema: one function per object
  * ====================================================================== */
 
+/* ---- speculative compact entries ---------------------------------------
+ *
+ * Port entries and connections make up most of a report, and agents write
+ * them compactly in one of a few shapes ({"pt":22,"if":"eth0"},
+ * {"rad":"192.0.2.1:443","lp":50412,"li":"eth0"}, the long-key forms...).
+ * These matchers accept exactly those shapes with values that the general
+ * path would accept too, and otherwise return false without touching d, so
+ * the general path (which owns every error message) takes over. The entry's
+ * depth (at most 6) is within REPORT_MAX_DEPTH, so skipping the depth count
+ * changes nothing. The fuzz target checks the results against a decode with
+ * report_decode_opts.no_fast_paths.
+ */
+
+/* p + n when the n bytes at p are lit, else NULL. */
+HOT const char *lit(const char *p, const char *end, const char *l, size_t n)
+{
+    return p && (size_t)(end - p) >= n && memcmp(p, l, n) == 0 ? p + n : NULL;
+}
+
+/* A JSON integer min..65535 at p (the shape's next literal ends it). */
+HOT const char *port_num(const char *p, const char *end, unsigned min, unsigned *out)
+{
+    unsigned v;
+    if (!p || p >= end)
+        return NULL;
+    if (*p == '0') {
+        *out = 0;
+        return min == 0 ? p + 1 : NULL;
+    }
+    if (*p < '1' || *p > '9')
+        return NULL;
+    v = (unsigned)(*p++ - '0');
+    for (int k = 0; k < 4 && p < end && *p >= '0' && *p <= '9'; k++)
+        v = v * 10 + (unsigned)(*p++ - '0');
+    if (v < min || v > 65535)
+        return NULL;
+    *out = v;
+    return p;
+}
+
+/* An interface name and its closing quote at p (after the opening quote). */
+HOT const char *iface_body(const char *p, const char *end, char out[IFNAME_MAX + 1])
+{
+    const unsigned char *q = (const unsigned char *)p, *start = q, *e;
+    size_t n;
+    if (!p)
+        return NULL;
+    e = (const unsigned char *)end;
+    if (e - q > IFNAME_MAX + 1)
+        e = q + IFNAME_MAX + 1;
+    while (q < e && iface_plain[*q])
+        q++;
+    n = (size_t)(q - start);
+    if (q >= e || *q != '"' || n == 0)
+        return NULL;
+    memcpy(out, start, n);
+    out[n] = '\0';
+    return (const char *)q + 1;
+}
+
+HOT bool port_compact(struct dec *d, struct report_port *e)
+{
+    const char *p = d->p, *end = d->end, *q;
+    unsigned port;
+    bool sf;
+
+    if ((q = lit(p, end, "{\"pt\":", 6)))
+        sf = true;
+    else if ((q = lit(p, end, "{\"port\":", 8)))
+        sf = false;
+    else if ((q = lit(p, end, "{\"if\":\"", 7))) {
+        q = iface_body(q, end, e->iface);
+        q = port_num(lit(q, end, ",\"pt\":", 6), end, 1, &port);
+        goto close;
+    } else if ((q = lit(p, end, "{\"interface\":\"", 14))) {
+        q = iface_body(q, end, e->iface);
+        q = port_num(lit(q, end, ",\"port\":", 8), end, 1, &port);
+        goto close;
+    } else {
+        return false;
+    }
+    q = port_num(q, end, 1, &port);
+    if (!q)
+        return false;
+    e->iface[0] = '\0';
+    if (q < end && *q == ',')
+        q = sf ? iface_body(lit(q, end, ",\"if\":\"", 7), end, e->iface)
+               : iface_body(lit(q, end, ",\"interface\":\"", 14), end, e->iface);
+close:
+    if (!q || q >= end || *q != '}')
+        return false;
+    e->port = (uint16_t)port;
+    d->p = q + 1;
+    return true;
+}
+
+HOT bool conn_compact(struct dec *d, struct report_conn *c)
+{
+    const char *p = d->p, *end = d->end, *q;
+    unsigned port, lp;
+    bool sf;
+
+    if ((q = lit(p, end, "{\"rad\":\"", 8)))
+        sf = true;
+    else if ((q = lit(p, end, "{\"remote_addr\":\"", 16)))
+        sf = false;
+    else
+        return false;
+    q = ip4_scan(q, end, c->remote.addr);
+    q = port_num(lit(q, end, ":", 1), end, 1, &port);
+    q = lit(q, end, "\"", 1);
+    if (!q || q >= end)
+        return false;
+    c->remote.family = 4;
+    memset(c->remote.addr + 4, 0, 12);
+    c->remote_port = (uint16_t)port;
+    c->local_port = -1;
+    c->local_iface[0] = '\0';
+    if (*q == ',') {
+        q = port_num(sf ? lit(q, end, ",\"lp\":", 6) : lit(q, end, ",\"local_port\":", 14), end, 0,
+                     &lp);
+        if (!q || q >= end)
+            return false;
+        c->local_port = (int32_t)lp;
+        if (*q == ',')
+            q = iface_body(sf ? lit(q, end, ",\"li\":\"", 7)
+                              : lit(q, end, ",\"local_interface\":\"", 20),
+                           end, c->local_iface);
+    }
+    if (!q || q >= end || *q != '}')
+        return false;
+    d->p = q + 1;
+    return true;
+}
+
 static int parse_port_entry(struct dec *d, struct report_port *e, bool short_form)
 {
     const char *at;
@@ -1471,6 +1607,10 @@ static int parse_ports(struct dec *d, struct report_ports *g, bool short_form)
                 if (g->count >= PORTS_MAX)
                     return fail(d, CORDON_ETOOBIG, REPORT_E_INVALID_FIELD, d->p,
                                 "more than %d entries (PORTS_MAX)", PORTS_MAX);
+                if (d->fast && port_compact(d, &g->v[g->count])) {
+                    g->count++;
+                    continue;
+                }
                 path_push_index(d, g->count);
                 if ((rc = parse_port_entry(d, &g->v[g->count], es)))
                     return rc;
@@ -1586,6 +1726,10 @@ static int parse_ec(struct dec *d, struct report_conns *g)
                 if (g->count >= CONNECTIONS_MAX)
                     return fail(d, CORDON_ETOOBIG, REPORT_E_INVALID_FIELD, d->p,
                                 "more than %d entries (CONNECTIONS_MAX)", CONNECTIONS_MAX);
+                if (d->fast && conn_compact(d, &g->v[g->count])) {
+                    g->count++;
+                    continue;
+                }
                 path_push_index(d, g->count);
                 if ((rc = parse_conn(d, &g->v[g->count], es)))
                     return rc;
@@ -2148,6 +2292,7 @@ int report_decode(struct report *r, const char *buf, size_t len,
     d.opts = opts;
     d.diag = diag;
     d.depth = 0;
+    d.fast = !(opts && opts->no_fast_paths);
     d.nseg = 0;
     if (len > max)
         return fail(&d, CORDON_ETOOBIG, REPORT_E_INVALID_PAYLOAD, buf + max,

@@ -143,7 +143,8 @@ void report_reset(struct report *r);
 struct report_decode_opts {
     int (*custom_lookup)(void *ctx, const char *name, size_t len);
     void *ctx;
-    size_t max_bytes; /* 0 = REPORT_MAX_BYTES */
+    size_t max_bytes;   /* 0 = REPORT_MAX_BYTES */
+    bool no_fast_paths; /* tests: decode everything on the general path (same result) */
 };
 
 /*

@@ -47,7 +47,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static struct report r, r2;
     static int ready;
     struct cordon_diag diag;
-    struct report_decode_opts opts = { lookup, NULL, 0 };
+    struct report_decode_opts opts = { .custom_lookup = lookup };
+    struct report_decode_opts slow = { .no_fast_paths = true };
+    struct cordon_diag diag2;
+    int rc;
     struct buf out, out2;
 
     if (!ready) {
@@ -74,7 +77,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* the first byte picks whether declared metrics are checked */
     if (size > 0 && (data[0] & 1))
         (void)report_decode(&r, (const char *)data, size, &opts, &diag);
-    if (report_decode(&r, (const char *)data, size, NULL, &diag) != 0) {
+    /* the speculative fast paths change nothing: same result, same diag */
+    rc = report_decode(&r, (const char *)data, size, NULL, &diag);
+    if (report_decode(&r2, (const char *)data, size, &slow, &diag2) != rc)
+        abort();
+    if (rc == 0 && (!report_equal(&r, &r2) || r.unknown_keys != r2.unknown_keys))
+        abort();
+    if (rc != 0 && (strcmp(diag.code, diag2.code) != 0 ||
+                    strcmp(diag.message, diag2.message) != 0 || diag.offset != diag2.offset))
+        abort();
+    if (rc != 0) {
         if (diag.code[0] == '\0' || diag.offset > size || !message_ok(diag.message))
             abort();
         return 0;
@@ -85,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (report_encode(&r, s, &out) != 0)
             abort();
         if (report_decode(&r2, out.ptr, out.len,
-                          &(struct report_decode_opts){ NULL, NULL, out.len + 1 }, &diag) != 0)
+                          &(struct report_decode_opts){ .max_bytes = out.len + 1 }, &diag) != 0)
             abort();
         if (!report_equal(&r, &r2))
             abort();

@@ -203,6 +203,7 @@ static void test_spec_examples(void **state)
 static void test_good_corpus(void **state)
 {
     struct fx *fx = *state;
+    struct report_decode_opts slow = { .no_fast_paths = true };
     DIR *dir = opendir(FIX "/good");
     struct dirent *e;
     int count = 0;
@@ -218,6 +219,10 @@ static void test_good_corpus(void **state)
         json = slurp(path, &n);
         if (report_decode(&fx->r, json, n, NULL, &fx->diag))
             fail_msg("%s: %s %s", e->d_name, fx->diag.code, fx->diag.message);
+        /* the general path alone gives the same report */
+        assert_int_equal(report_decode(&fx->r2, json, n, &slow, &fx->diag), 0);
+        assert_true(report_equal(&fx->r, &fx->r2));
+        assert_int_equal(fx->r.unknown_keys, fx->r2.unknown_keys);
         roundtrip(fx, &fx->r);
         free(json);
         count++;
@@ -231,6 +236,7 @@ static void test_good_corpus(void **state)
 static void test_bad_corpus(void **state)
 {
     struct fx *fx = *state;
+    struct report_decode_opts slow = { .no_fast_paths = true };
     size_t n;
     char *index = slurp(FIX "/bad/INDEX", &n);
     char *line, *save = NULL;
@@ -260,6 +266,13 @@ static void test_bad_corpus(void **state)
         if (strcmp(fx->diag.code, code) != 0 || !strstr(fx->diag.message, frag))
             fail_msg("%s: want %s \"%s\"\n  got %s \"%s\"", name, code, frag, fx->diag.code,
                      fx->diag.message);
+        /* the general path alone rejects it the same way */
+        {
+            struct cordon_diag d2;
+            assert_int_equal(report_decode(&fx->r2, json, len, &slow, &d2), rc);
+            assert_string_equal(d2.code, fx->diag.code);
+            assert_string_equal(d2.message, fx->diag.message);
+        }
         /* every message names its byte offset */
         assert_true(fx->diag.offset <= len);
         assert_non_null(strstr(fx->diag.message, "(at byte "));
@@ -413,6 +426,59 @@ static void test_duplicates_either_form(void **state)
     dec_bad(fx,
             "{\"header\":{\"report_id\":1,\"version\":\"1.0\"},\"cmet\":{},\"custom_metrics\":{}}",
             REPORT_E_INVALID_FIELD, "custom_metrics: field given twice");
+}
+
+/* The compact shapes agents write take a fast path; the result must be what
+ * the general path gives, for accepted and rejected entries alike. */
+static void test_compact_entries(void **state)
+{
+    struct fx *fx = *state;
+    struct report_decode_opts slow = { .no_fast_paths = true };
+    static const char *const metrics[] = {
+        "{\"tp\":{\"pts\":[{\"pt\":22},{\"pt\":443,\"if\":\"eth0\"},{\"if\":\"wlan0\",\"pt\":1}]}}",
+        "{\"tp\":{\"ports\":[{\"port\":65535},{\"port\":80,\"interface\":\"abcdefghijklmno\"},"
+        "{\"interface\":\"e\",\"port\":9}]}}",
+        "{\"tp\":{\"pts\":[{\"pt\":22,\"interface\":\"eth0\"},{\"port\":22,\"if\":\"eth0\"}]}}",
+        "{\"tc\":{\"ec\":{\"cs\":[{\"rad\":\"1.2.3.4:5\"},{\"rad\":\"1.2.3.4:5\",\"lp\":0},"
+        "{\"rad\":\"255.255.255.255:65535\",\"lp\":65535,\"li\":\"eth0\"}]}}}",
+        "{\"tc\":{\"ec\":{\"cs\":[{\"remote_addr\":\"10.0.0.1:443\",\"local_port\":1,"
+        "\"local_interface\":\"br-1\"},{\"remote_addr\":\"[::1]:443\"}]}}}",
+        /* shapes the fast path must turn down */
+        "{\"tp\":{\"pts\":[{\"pt\":0}]}}",
+        "{\"tp\":{\"pts\":[{\"pt\":65536}]}}",
+        "{\"tp\":{\"pts\":[{\"pt\":022}]}}",
+        "{\"tp\":{\"pts\":[{\"pt\":22.0}]}}",
+        "{\"tp\":{\"pts\":[{\"pt\":22,\"if\":\"\"}]}}",
+        "{\"tp\":{\"pts\":[{\"pt\":22,\"if\":\"abcdefghijklmnop\"}]}}",
+        "{\"tp\":{\"pts\":[{\"pt\":22,\"if\":\"eth0\",\"pt\":23}]}}",
+        "{\"tp\":{\"pts\":[{\"if\":\"eth0\",\"pt\":0}]}}",
+        "{\"tp\":{\"pts\":[{\"if\":\"eth0\"}]}}",
+        "{\"tc\":{\"ec\":{\"cs\":[{\"rad\":\"1.2.3.4:0\"}]}}}",
+        "{\"tc\":{\"ec\":{\"cs\":[{\"rad\":\"1.2.3.4:5\",\"lp\":65536}]}}}",
+        "{\"tc\":{\"ec\":{\"cs\":[{\"rad\":\"1.2.3.4:5\",\"lp\":-1}]}}}",
+        "{\"tc\":{\"ec\":{\"cs\":[{\"rad\":\"1.2.3.4:5\",\"lp\":01}]}}}",
+        "{\"tc\":{\"ec\":{\"cs\":[{\"rad\":\"1.2.3.4:5\",\"lp\":1,\"li\":\"a/b\"}]}}}",
+        "{\"tc\":{\"ec\":{\"cs\":[{\"rad\":\"01.2.3.4:5\"}]}}}",
+        "{\"tc\":{\"ec\":{\"cs\":[{\"rad\":\"1.2.3.4:5\",\"rad\":\"1.2.3.4:5\"}]}}}",
+        "{\"tc\":{\"ec\":{\"cs\":[{\"rad\":\"1.2.3.4:5\",\"lp\":1,\"li\":\"e\",\"x\":1}]}}}",
+        "{\"tc\":{\"ec\":{\"cs\":[{\"rad\":\"1.2.3.4:5\"}]}}",
+    };
+    for (size_t i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++) {
+        char *m = with_metrics(metrics[i]);
+        struct cordon_diag d2;
+        int rc = dec(fx, m);
+        assert_int_equal(report_decode(&fx->r2, m, strlen(m), &slow, &d2), rc);
+        if (rc == 0) {
+            assert_true(report_equal(&fx->r, &fx->r2));
+            assert_int_equal(fx->r.unknown_keys, fx->r2.unknown_keys);
+            roundtrip(fx, &fx->r);
+        } else {
+            assert_string_equal(fx->diag.message, d2.message);
+        }
+        if ((i < 5 || i == 21) != (rc == 0)) /* 21: an unknown key, skipped */
+            fail_msg("case %zu: %s", i, fx->diag.message);
+        free(m);
+    }
 }
 
 /* ---- null, unknown keys ------------------------------------------------- */
@@ -666,7 +732,7 @@ static int lookup(void *ctx, const char *name, size_t len)
 static void test_custom_declared(void **state)
 {
     struct fx *fx = *state;
-    struct report_decode_opts opts = { lookup, NULL, 0 };
+    struct report_decode_opts opts = { .custom_lookup = lookup };
     const char *j;
 
     j = "{\"hed\":{\"rid\":1,\"v\":\"1.0\"},\"cmet\":{\"load\":[{\"number\":1.5}],\"mods\":[{"
@@ -775,7 +841,7 @@ static char *many_conns(int n)
 static void test_limits_lists(void **state)
 {
     struct fx *fx = *state;
-    struct report_decode_opts big = { NULL, NULL, 1 << 24 };
+    struct report_decode_opts big = { .max_bytes = 1 << 24 };
     char *j;
 
     j = many_ports(PORTS_MAX);
@@ -803,7 +869,7 @@ static void test_limits_lists(void **state)
 static void test_limits_size_and_depth(void **state)
 {
     struct fx *fx = *state;
-    struct report_decode_opts small = { NULL, NULL, 0 };
+    struct report_decode_opts small = { .max_bytes = 0 };
     struct buf b;
     char *m;
 
@@ -933,7 +999,7 @@ static void test_limits_custom(void **state)
         if (extra)
             assert_int_equal(buf_adds(&b, ",\"z\""), 0);
         assert_int_equal(buf_adds(&b, "]}]}}"), 0);
-        struct report_decode_opts big = { NULL, NULL, 1 << 20 };
+        struct report_decode_opts big = { .max_bytes = 1 << 20 };
         if (!extra) {
             assert_int_equal(report_decode(&fx->r, b.ptr, b.len, &big, &fx->diag), 0);
             assert_int_equal(fx->r.strpool_len, CUSTOM_STRPOOL_MAX);
@@ -1171,6 +1237,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_each_key_either_form, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mixed_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_either_form, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_compact_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_null_optional, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_keys_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remote_addr, setup, teardown),
