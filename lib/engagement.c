@@ -68,6 +68,7 @@ void engagement_effects_free(struct engagement_effects *fx)
         free(x->subject);
         free(x->body);
         free(x->short_text);
+        free(x->voice_text);
         free(x->webhook_json);
         free(x->key);
         free(x->event_type);
@@ -468,6 +469,24 @@ static int render_page(const struct engagement *e, const struct engagement_page 
     x->subject = subj.ptr;
     x->body = body.ptr;
     x->short_text = sms.ptr;
+    if (ch->type == CONTACT_CHANNEL_VOICE) {
+        struct buf v;
+        size_t k;
+        buf_init(&v, 2048);
+        r = buf_printf(&v,
+                       "Cordon incident. Impact %d, %s: %.300s. Press 1 to acknowledge, or "
+                       "enter the code",
+                       b->impact, impact_label(b->impact), b->title);
+        for (k = 0; !r && p->accept_code[k]; k++)
+            r = buf_printf(&v, " %c", p->accept_code[k]);
+        if (!r)
+            r = buf_addc(&v, '.');
+        if (r) {
+            buf_free(&v);
+            return CORDON_ENOMEM;
+        }
+        x->voice_text = v.ptr;
+    }
     if (ch->type == CONTACT_CHANNEL_WEBHOOK) {
         json_t *j;
         if (ch->format == CONTACT_WEBHOOK_GENERIC)

@@ -158,6 +158,7 @@ struct engagement_effect {
     char *subject; /* EMAIL / VOICE full text */
     char *body;
     char *short_text;   /* SMS */
+    char *voice_text;   /* VOICE: spoken text ("press 1", code digit by digit) */
     char *webhook_json; /* WEBHOOK body in the channel's format */
     /* WAKE */
     int64_t due_ms; /* -1 = no timer needed */

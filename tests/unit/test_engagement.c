@@ -494,6 +494,15 @@ static void test_inactive_channel_never_paged(void **state)
     }
     assert_int_equal(voice, 0);
     assert_true(skipped);
+    /* once activated, the voice page says how to acknowledge */
+    engagement_free(&e);
+    ((struct contact *)contact_book_find(&book, "oncall-primary"))->channels[2].activated = true;
+    open_engagement(&e);
+    engagement_effects_init(&fx);
+    assert_int_equal(engagement_start(&e, "iot-escalation", &book, T0, &rnd, &fx), 0);
+    assert_non_null(page_of(&fx, "oncall-primary", "voice"));
+    assert_non_null(strstr(page_of(&fx, "oncall-primary", "voice")->voice_text, "Press 1"));
+    engagement_effects_free(&fx);
     engagement_free(&e);
     contact_book_free(&book);
 }
