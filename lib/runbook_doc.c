@@ -527,6 +527,11 @@ static const struct runbook_param *find_param(const struct runbook_doc *doc, con
     return NULL;
 }
 
+const struct runbook_param *runbook_doc_param(const struct runbook_doc *doc, const char *name)
+{
+    return find_param(doc, name);
+}
+
 static const struct runbook_variable *find_var(const struct runbook_doc *doc, const char *name)
 {
     size_t i;

@@ -195,6 +195,13 @@ int runbook_doc_load(struct runbook_doc **out, const char *src, size_t len, cons
 /* Free a document (safe on NULL). Executions using it must be freed first. */
 void runbook_doc_free(struct runbook_doc *doc);
 
+/*
+ * The declaration of parameter `name`, or NULL. Lets the caller enforce the
+ * dynamic-parameter type rule (§4: INCIDENT_RECORD_ARN only into a String,
+ * INVOLVED_RESOURCES only into a StringList) before starting an execution.
+ */
+const struct runbook_param *runbook_doc_param(const struct runbook_doc *doc, const char *name);
+
 /* Index of the step named `name`, or -1. */
 int runbook_doc_step_index(const struct runbook_doc *doc, const char *name);
 

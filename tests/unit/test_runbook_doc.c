@@ -164,6 +164,9 @@ static void test_reference_runbook_loads(void **state)
     assert_int_equal(doc->steps[1].action, RUNBOOK_ACTION_PAUSE);
     assert_int_equal(doc->nparams, 1);
     assert_null(doc->params[0].def);
+    assert_non_null(runbook_doc_param(doc, "IncidentId"));
+    assert_int_equal(runbook_doc_param(doc, "IncidentId")->type, RUNBOOK_TYPE_STRING);
+    assert_null(runbook_doc_param(doc, "Nope"));
     runbook_doc_free(doc);
     free(src);
 }
