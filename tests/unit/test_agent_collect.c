@@ -292,6 +292,47 @@ static void test_fixture_mixed(void **state)
     report_free(&want);
 }
 
+/* Random and mutated lines never crash the parser or the collector (run
+ * under ASan/UBSan in CI). */
+static void test_random_lines(void **state)
+{
+    static const char alphabet[] = "0123456789ABCDEFabcdef: \t\nxsl-";
+    const char *seed_line = "   0: 0100007F:0016 0200000A:D431 01 00000000:00000000 00:00000000";
+    struct collect c;
+    struct report r;
+    char line[PROC_LINE_MAX + 64];
+    uint32_t x = 12345;
+    (void)state;
+    assert_int_equal(report_init(&r), 0);
+    assert_int_equal(collect_init(&c, 4), 0);
+    collect_begin(&c, NULL);
+    for (int i = 0; i < 200000; i++) {
+        size_t n;
+        x = x * 1103515245u + 12345u;
+        n = (x >> 8) % sizeof(line);
+        if (i % 2) {
+            /* mutate a valid line */
+            n = strlen(seed_line);
+            memcpy(line, seed_line, n);
+            for (int k = 0; k < 3; k++) {
+                x = x * 1103515245u + 12345u;
+                line[(x >> 8) % n] = alphabet[(x >> 20) % (sizeof(alphabet) - 1)];
+            }
+        } else {
+            for (size_t k = 0; k < n; k++) {
+                x = x * 1103515245u + 12345u;
+                line[k] = alphabet[(x >> 16) % (sizeof(alphabet) - 1)];
+            }
+        }
+        assert_int_equal(collect_add_text(&c, (enum procnet_kind)(i % 4), line, n), 0);
+    }
+    collect_finish(&c, &r);
+    assert_true(r.conns.count <= 4);
+    assert_true(r.tcp_ports.count <= 4 && r.udp_ports.count <= 4);
+    collect_free(&c);
+    report_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_ports_cap_keeps_true_total),
         cmocka_unit_test(test_iftable_errors),
         cmocka_unit_test(test_fixture_mixed),
+        cmocka_unit_test(test_random_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

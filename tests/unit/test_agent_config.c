@@ -131,6 +131,31 @@ static void test_reply(void **state)
     assert_false(rp.has_id);
 }
 
+/* Truncated and mutated replies are refused or parsed, never overrun. */
+static void test_reply_mutations(void **state)
+{
+    const char *good =
+        "{\"thingName\":\"p\",\"reportId\":7,\"status\":\"REJECTED\",\"statusDetails\":"
+        "{\"ErrorCode\":\"InvalidPayload\",\"ErrorMessage\":\"x\\u0041\\n\"},\"a\":[[[]]]}";
+    char buf[256];
+    size_t n = strlen(good);
+    struct reply rp;
+    uint32_t x = 99;
+    (void)state;
+    for (size_t len = 0; len <= n; len++)
+        (void)reply_parse(good, len, &rp);
+    assert_int_equal(reply_parse(good, n, &rp), 0);
+    assert_string_equal(rp.error_message, "xA\n");
+    for (int i = 0; i < 100000; i++) {
+        memcpy(buf, good, n);
+        for (int k = 0; k < 4; k++) {
+            x = x * 1103515245u + 12345u;
+            buf[(x >> 8) % n] = (char)(x >> 24);
+        }
+        (void)reply_parse(buf, n, &rp);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +163,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_file_and_line),
         cmocka_unit_test(test_check),
         cmocka_unit_test(test_reply),
+        cmocka_unit_test(test_reply_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
