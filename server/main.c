@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -290,6 +291,11 @@ int main(int argc, char **argv)
     gettimeofday(&tv, NULL);
     s->epoch_base = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000 - (int64_t)uv_now(s->loop);
     signal(SIGPIPE, SIG_IGN);
+    /* keep freed memory: per-report allocations (libmosquitto packets, SQLite pages)
+     * otherwise trim and re-grow the heap, a page fault storm on the hot path */
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+    mallopt(M_TOP_PAD, 16 * 1024 * 1024);
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
 
     if (mkdirs(s->cfg.data_dir, 1) || mkdirs(s->cfg.db_path, 0)) {
         log_error("cannot create directories", "data_dir=%s db=%s error=\"%s\"", s->cfg.data_dir,

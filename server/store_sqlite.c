@@ -408,7 +408,7 @@ int store_open(struct store **out, const char *path, char *err, size_t errlen)
     sqlite3_busy_timeout(st->db, 5000);
     if (exec(st, "PRAGMA journal_mode=WAL") || exec(st, "PRAGMA synchronous=NORMAL") ||
         exec(st, "PRAGMA foreign_keys=OFF") || exec(st, "PRAGMA temp_store=MEMORY") ||
-        exec(st, "PRAGMA cache_size=-65536") || exec(st, "PRAGMA wal_autocheckpoint=0")) {
+        exec(st, "PRAGMA cache_size=-8192") || exec(st, "PRAGMA wal_autocheckpoint=0")) {
         snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(st->db));
         rc = CORDON_ESTATE;
         goto fail;
