@@ -342,9 +342,12 @@ metric.failing.command = /bin/false
         finally:
             a.send_signal(signal.SIGCONT)
         assert len(files) == 3, files
-        assert files == queued[-3:], (files, queued)  # the newest three are kept
+        # the newest three are kept (the agent may have been stopped between
+        # spooling a report and logging it: then the newest is not logged yet)
+        assert files == queued[-3:] or (files[:2] == queued[-2:] and files[2] > queued[-1]), \
+            (files, queued)
         m = re.findall(r"spool_dropped_total=(\d+)", a.log())
-        assert int(m[-1]) == len(queued) - 3, (m, len(queued))
+        assert int(m[-1]) in (len(queued) - 3, len(queued) - 2), (m, len(queued))
         a.stop()
 
     def test_flags_override_file(self):
