@@ -36,7 +36,19 @@ static int running_stack(struct server *s, struct stack *st, bool with_profiles)
                              &sg);
         if (rc)
             return rc;
-        rc = stack_add(st, "thingGroup", sg);
+        {
+            json_t *attrs = json_loads(g->attributes ? g->attributes : "{}", 0, NULL);
+            const char *k;
+            json_t *v;
+            json_object_foreach(attrs, k, v)
+            {
+                if (!rc && json_is_string(v))
+                    rc = stack_group_attr_set(sg, k, json_string_value(v));
+            }
+            json_decref(attrs);
+        }
+        if (!rc)
+            rc = stack_add(st, "thingGroup", sg);
         if (rc) {
             stack_group_free(sg);
             return rc;
@@ -114,6 +126,18 @@ static void config_plan(struct server *s, struct http_req *req, struct http_res 
     stack_free(&want);
 }
 
+/* The attributes of a stack group as JSON object text (caller frees). */
+static char *group_attrs(const struct stack_group *g)
+{
+    json_t *o = json_object();
+    char *text;
+    for (size_t i = 0; i < g->nattrs; i++)
+        json_object_set_new(o, g->attrs[i].key, json_string(g->attrs[i].value));
+    text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return text;
+}
+
 /* Apply the group changes of ch; profiles are replaced as a whole afterwards. */
 static int apply_groups(struct server *s, const struct stack_changes *ch)
 {
@@ -121,20 +145,24 @@ static int apply_groups(struct server *s, const struct stack_changes *ch)
     for (size_t i = 0; !rc && i < ch->len; i++) {
         const struct stack_change *c = &ch->items[i];
         const struct stack_group *g;
+        char *attrs = NULL;
         if (c->kind != &stack_kind_group)
             continue;
         g = c->desired;
         switch (c->action) {
         case STACK_CREATE:
-            rc = registry_group_create(s, c->name, g->description);
+            attrs = group_attrs(g);
+            rc = attrs ? registry_group_create(s, c->name, g->description, attrs) : CORDON_ENOMEM;
             break;
         case STACK_UPDATE:
-            rc = registry_group_update(s, c->name, g->description);
+            attrs = group_attrs(g);
+            rc = attrs ? registry_group_update(s, c->name, g->description, attrs) : CORDON_ENOMEM;
             break;
         case STACK_DELETE:
             rc = registry_group_delete(s, c->name);
             break;
         }
+        free(attrs);
     }
     return rc;
 }

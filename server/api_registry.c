@@ -298,9 +298,11 @@ static void datapoints_list(struct server *s, struct http_req *req, struct http_
 
 static json_t *group_json(struct server *s, const struct reg_group *g, bool with_things)
 {
-    json_t *j = json_pack("{s:s,s:s,s:I,s:I}", "groupName", g->name, "description",
-                          g->description ? g->description : "", "members", (json_int_t)g->members,
-                          "createdAt", (json_int_t)g->created_at);
+    json_t *attrs = json_loads(g->attributes ? g->attributes : "{}", 0, NULL);
+    json_t *j =
+        json_pack("{s:s,s:s,s:o,s:I,s:I}", "groupName", g->name, "description",
+                  g->description ? g->description : "", "attributes", attrs ? attrs : json_object(),
+                  "members", (json_int_t)g->members, "createdAt", (json_int_t)g->created_at);
     if (with_things) {
         size_t n = 0;
         const char **v = calloc(g->members + 1, sizeof(*v));
@@ -352,6 +354,7 @@ static void groups_create(struct server *s, struct http_req *req, struct http_re
 {
     json_t *b = http_body_json(req, res);
     const char *name, *desc;
+    char *attrs = NULL;
     int rc;
     if (!b)
         return;
@@ -359,9 +362,28 @@ static void groups_create(struct server *s, struct http_req *req, struct http_re
     if (!name)
         name = json_string_value(json_object_get(b, "name"));
     desc = json_string_value(json_object_get(b, "description"));
+    {
+        json_t *a = json_object_get(b, "attributes");
+        const char *k;
+        json_t *v;
+        if (a && !json_is_object(a)) {
+            http_error(res, 400, "bad_request", "attributes: expected an object of strings");
+            json_decref(b);
+            return;
+        }
+        json_object_foreach(a, k, v)
+        {
+            if (!json_is_string(v)) {
+                http_error(res, 400, "bad_request", "attributes.%s: expected a string", k);
+                json_decref(b);
+                return;
+            }
+        }
+        attrs = a ? json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    }
     if (!name) {
         http_error(res, 400, "bad_request", "groupName: a string is required");
-    } else if ((rc = registry_group_create(s, name, desc)) == CORDON_EINVAL) {
+    } else if ((rc = registry_group_create(s, name, desc, attrs)) == CORDON_EINVAL) {
         http_error(res, 400, "bad_request",
                    "groupName: 1..128 bytes, no control characters, no + # /");
     } else if (rc == CORDON_EEXIST) {
@@ -371,6 +393,7 @@ static void groups_create(struct server *s, struct http_req *req, struct http_re
     } else {
         http_json(res, 201, group_json(s, registry_group(s, name), true));
     }
+    free(attrs);
     json_decref(b);
 }
 

@@ -71,13 +71,14 @@ static void thing_destroy(struct registry *r, struct reg_thing *t)
 }
 
 static struct reg_group *group_new(struct registry *r, const char *name, const char *desc,
-                                   int64_t created_at)
+                                   const char *attrs, int64_t created_at)
 {
     struct reg_group *g = calloc(1, sizeof(*g));
     if (!g)
         return NULL;
     snprintf(g->name, sizeof(g->name), "%s", name);
     g->description = strdup(desc ? desc : "");
+    g->attributes = strdup(attrs && *attrs ? attrs : "{}");
     g->created_at = created_at;
     HASH_ADD_STR(r->groups, name, g);
     return g;
@@ -235,7 +236,8 @@ int registry_thing_delete(struct server *s, const char *name)
     return 0;
 }
 
-int registry_group_create(struct server *s, const char *name, const char *description)
+int registry_group_create(struct server *s, const char *name, const char *description,
+                          const char *attributes)
 {
     size_t len = strlen(name);
     int rc;
@@ -243,24 +245,31 @@ int registry_group_create(struct server *s, const char *name, const char *descri
         return CORDON_EINVAL;
     if (registry_group(s, name))
         return CORDON_EEXIST;
-    rc = store_group_put(s->store, name, description, server_now(s));
+    rc = store_group_put(s->store, name, description, attributes, server_now(s));
     if (rc)
         return rc;
-    return group_new(R(s), name, description, server_now(s)) ? 0 : CORDON_ENOMEM;
+    return group_new(R(s), name, description, attributes, server_now(s)) ? 0 : CORDON_ENOMEM;
 }
 
-int registry_group_update(struct server *s, const char *name, const char *description)
+int registry_group_update(struct server *s, const char *name, const char *description,
+                          const char *attributes)
 {
     struct reg_group *g = registry_group(s, name);
-    char *d;
+    char *d, *a;
     if (!g)
         return CORDON_ENOTFOUND;
     d = strdup(description ? description : "");
-    if (!d)
+    a = strdup(attributes && *attributes ? attributes : "{}");
+    if (!d || !a) {
+        free(d);
+        free(a);
         return CORDON_ENOMEM;
+    }
     free(g->description);
+    free(g->attributes);
     g->description = d;
-    return store_group_put(s->store, name, d, g->created_at);
+    g->attributes = a;
+    return store_group_put(s->store, name, d, a, g->created_at);
 }
 
 int registry_group_delete(struct server *s, const char *name)
@@ -287,6 +296,7 @@ int registry_group_delete(struct server *s, const char *name)
     }
     HASH_DEL(R(s)->groups, g);
     free(g->description);
+    free(g->attributes);
     free(g);
     return 0;
 }
@@ -395,10 +405,11 @@ static int load_thing(void *ctx, const struct store_thing *st)
     return 0;
 }
 
-static int load_group(void *ctx, const char *name, const char *desc, int64_t created_at)
+static int load_group(void *ctx, const char *name, const char *desc, const char *attrs,
+                      int64_t created_at)
 {
     struct server *s = ctx;
-    return group_new(R(s), name, desc, created_at) ? 0 : CORDON_ENOMEM;
+    return group_new(R(s), name, desc, attrs, created_at) ? 0 : CORDON_ENOMEM;
 }
 
 static int load_member(void *ctx, const char *group, const char *thing)
@@ -438,7 +449,7 @@ int registry_init(struct server *s)
     R(s)->last_pass_start = server_now(s);
     uv_timer_start(&R(s)->flush, on_flush, REGISTRY_FLUSH_TICK_MS, REGISTRY_FLUSH_TICK_MS);
     if (!registry_group(s, REGISTRY_QUARANTINED)) {
-        rc = registry_group_create(s, REGISTRY_QUARANTINED, "Things isolated at the broker");
+        rc = registry_group_create(s, REGISTRY_QUARANTINED, "Things isolated at the broker", NULL);
         if (rc)
             return rc;
     }
@@ -467,6 +478,7 @@ void registry_free(struct server *s)
     {
         HASH_DEL(r->groups, g);
         free(g->description);
+        free(g->attributes);
         free(g);
     }
     s->registry = NULL;

@@ -26,6 +26,7 @@ struct server;
 struct reg_group {
     char name[REGISTRY_GROUP_NAME_MAX + 1];
     char *description;
+    char *attributes; /* JSON object text */
     int64_t created_at;
     size_t members;
     UT_hash_handle hh;
@@ -75,10 +76,13 @@ int registry_thing_create(struct server *s, const char *name, const char *attrib
 /* Delete a thing: memberships, credentials (the broker forgets them), detect state. */
 int registry_thing_delete(struct server *s, const char *name);
 
-int registry_group_create(struct server *s, const char *name, const char *description);
+/* attributes: JSON object text or NULL ({}) */
+int registry_group_create(struct server *s, const char *name, const char *description,
+                          const char *attributes);
 /* CORDON_ENOTFOUND, CORDON_ESTATE for QUARANTINED. */
 int registry_group_delete(struct server *s, const char *name);
-int registry_group_update(struct server *s, const char *name, const char *description);
+int registry_group_update(struct server *s, const char *name, const char *description,
+                          const char *attributes);
 
 /*
  * Add / remove a membership. For QUARANTINED this quarantines / releases at

@@ -62,10 +62,11 @@ int store_things_load(struct store *st, store_thing_cb cb, void *ctx);
 
 /* ---- thing groups (static) and membership ------------------------------ */
 typedef int (*store_group_cb)(void *ctx, const char *name, const char *description,
-                              int64_t created_at);
+                              const char *attributes, int64_t created_at);
 typedef int (*store_member_cb)(void *ctx, const char *group, const char *thing);
+/* attributes: JSON object text (string values), NULL = {} */
 int store_group_put(struct store *st, const char *name, const char *description,
-                    int64_t created_at);
+                    const char *attributes, int64_t created_at);
 int store_group_delete(struct store *st, const char *name); /* also its memberships */
 int store_groups_load(struct store *st, store_group_cb cb, void *ctx);
 int store_member_put(struct store *st, const char *group, const char *thing);

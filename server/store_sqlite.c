@@ -62,6 +62,8 @@ static const char *migrations[] = {
     "CREATE TABLE docs (kind TEXT NOT NULL, name TEXT NOT NULL, body TEXT NOT NULL,"
     "  updated_at INTEGER NOT NULL, PRIMARY KEY (kind, name));"
     "CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    /* 2: thing group attributes (stack thingGroups[].attributes) */
+    "ALTER TABLE thing_groups ADD COLUMN attributes TEXT NOT NULL DEFAULT '{}';",
 };
 #define MIGRATIONS_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -138,11 +140,12 @@ static const char *stmt_sql[S_COUNT_] = {
     [S_THING_REPORT] = "UPDATE things SET last_report_id = ?2, last_report_at = ?3 WHERE name = ?1",
     [S_THINGS_LOAD] =
         "SELECT name, attributes, created_at, last_report_id, last_report_at FROM things",
-    [S_GROUP_PUT] = "INSERT INTO thing_groups (name, description, created_at) VALUES (?1, ?2, ?3) "
-                    "ON CONFLICT (name) DO UPDATE SET description = excluded.description",
+    [S_GROUP_PUT] = "INSERT INTO thing_groups (name, description, created_at, attributes) "
+                    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE SET "
+                    "description = excluded.description, attributes = excluded.attributes",
     [S_GROUP_DEL] = "DELETE FROM thing_groups WHERE name = ?1",
     [S_GROUP_DEL_MEMBERS] = "DELETE FROM group_members WHERE group_name = ?1",
-    [S_GROUPS_LOAD] = "SELECT name, description, created_at FROM thing_groups",
+    [S_GROUPS_LOAD] = "SELECT name, description, created_at, attributes FROM thing_groups",
     [S_MEMBER_PUT] = "INSERT INTO group_members (group_name, thing_name) VALUES (?1, ?2) "
                      "ON CONFLICT DO NOTHING",
     [S_MEMBER_DEL] = "DELETE FROM group_members WHERE group_name = ?1 AND thing_name = ?2",
@@ -510,7 +513,8 @@ int store_things_load(struct store *st, store_thing_cb cb, void *ctx)
 
 /* ---- groups ---------------------------------------------------------------- */
 
-int store_group_put(struct store *st, const char *name, const char *description, int64_t created_at)
+int store_group_put(struct store *st, const char *name, const char *description,
+                    const char *attributes, int64_t created_at)
 {
     sqlite3_stmt *s = wstmt(st, S_GROUP_PUT);
     if (!s)
@@ -518,6 +522,7 @@ int store_group_put(struct store *st, const char *name, const char *description,
     bt(s, 1, name);
     bt(s, 2, description);
     bi(s, 3, created_at);
+    bt(s, 4, attributes && *attributes ? attributes : "{}");
     return step_done(st, s);
 }
 
@@ -547,7 +552,7 @@ int store_groups_load(struct store *st, store_group_cb cb, void *ctx)
     if (!s)
         return CORDON_ESTATE;
     while (!rc && sqlite3_step(s) == SQLITE_ROW)
-        rc = cb(ctx, ct(s, 0), ct(s, 1), sqlite3_column_int64(s, 2));
+        rc = cb(ctx, ct(s, 0), ct(s, 1), ct(s, 3), sqlite3_column_int64(s, 2));
     sqlite3_reset(s);
     return rc;
 }

@@ -119,6 +119,9 @@ def topic(thing):
 STACK = """thingGroups:
   - name: plant-a
     description: Plant A pumps
+    attributes:
+      site: lyon
+      tier: "1"
 securityProfiles:
   - securityProfileName: DeviceRuleBaseline
     securityProfileDescription: Rule-based security baseline

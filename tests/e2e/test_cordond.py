@@ -128,6 +128,8 @@ class T(h.Test):
         assert st == 200 and "DeviceRuleBaseline" in text and "plant-a" in text, text
         plan = self.api.ok("POST", "/api/v1/config/plan", raw=text)
         assert plan["changes"] == [], plan
+        g = self.api.ok("GET", "/api/v1/groups/plant-a")
+        assert g["attributes"] == {"site": "lyon", "tier": "1"}, g
 
     def test_3_crash_restart(self):
         self.setup(extra="ingest:\n  throttle_floor: 0s\n")
