@@ -150,7 +150,17 @@ int cli_read_file(const char *path, struct buf *out);
 
 /* ---- commands ------------------------------------------------------------- */
 
+int cmd_runbooks_put(struct cli *c, int argc, char **argv);
+int cmd_runbooks_get(struct cli *c, int argc, char **argv);
+int cmd_runbooks_list(struct cli *c, int argc, char **argv);
+int cmd_runbooks_validate(struct cli *c, int argc, char **argv);
+int cmd_executions_start(struct cli *c, int argc, char **argv);
+int cmd_executions_get(struct cli *c, int argc, char **argv);
+int cmd_executions_list(struct cli *c, int argc, char **argv);
+int cmd_executions_signal(struct cli *c, int argc, char **argv);
+
 int cmd_things_list(struct cli *c, int argc, char **argv);
+
 int cmd_things_get(struct cli *c, int argc, char **argv);
 int cmd_things_create(struct cli *c, int argc, char **argv);
 int cmd_things_delete(struct cli *c, int argc, char **argv);

@@ -253,6 +253,57 @@ static const char u_export[] =
     "Options:\n"
     "  -o, --output FILE   write to FILE (replaced atomically) instead of stdout\n" GLOBAL_HINT;
 
+static const char u_runbooks_put[] =
+    "Usage: cordon runbooks put FILE [--name NAME]\n"
+    "\n"
+    "Store FILE (an SSM Automation 0.3 document, YAML or JSON) as a new version of\n"
+    "runbook NAME (default: the file name without its extension). Errors name the\n"
+    "line and column. Storing the same content again makes no new version.\n"
+    "\n"
+    "Example:\n"
+    "  cordon runbooks put examples/runbooks/device-incident.yaml\n" GLOBAL_HINT;
+static const char u_runbooks_get[] =
+    "Usage: cordon runbooks get NAME [--version N]\n"
+    "\n"
+    "Print the document text (the latest version by default).\n" GLOBAL_HINT;
+static const char u_runbooks_list[] =
+    "Usage: cordon runbooks list\n"
+    "\n"
+    "List stored runbooks and their latest version.\n" GLOBAL_HINT;
+static const char u_runbooks_validate[] =
+    "Usage: cordon runbooks validate FILE\n"
+    "\n"
+    "Check FILE with the server's validator without storing it; errors name the\n"
+    "line and column. Exit status 1 when invalid.\n" GLOBAL_HINT;
+static const char u_executions_start[] =
+    "Usage: cordon executions start DOC [--param KEY=VALUE]... [--version N]\n"
+    "                               [--incident ID] [--interactive]\n"
+    "\n"
+    "Start an execution of runbook DOC and print its id. A repeated --param KEY\n"
+    "makes a list (StringList).\n"
+    "\n"
+    "Example:\n"
+    "  cordon executions start device-incident --param "
+    "IncidentId=cordon:incident/1234\n" GLOBAL_HINT;
+static const char u_executions_get[] =
+    "Usage: cordon executions get ID\n"
+    "\n"
+    "Show an execution: status, current step, step records with outputs.\n" GLOBAL_HINT;
+static const char u_executions_list[] =
+    "Usage: cordon executions list [--status S] [--document DOC]\n"
+    "\n"
+    "List executions.\n" GLOBAL_HINT;
+static const char u_executions_signal[] =
+    "Usage: cordon executions signal ID TYPE [--step NAME] [--comment TEXT]\n"
+    "\n"
+    "Send a signal: Resume, Approve, Reject, StartStep, StopStep or Cancel. With\n"
+    "Resume/Approve/Reject, --step names the step expected to be waiting (refused\n"
+    "otherwise); StartStep runs step NAME (interactive mode); StopStep stops the\n"
+    "latest execution of step NAME. The approver is the API token's name.\n"
+    "\n"
+    "Example:\n"
+    "  cordon executions signal exec-1 Resume --step Analysis\n" GLOBAL_HINT;
+
 static const char u_health[] =
     "Usage: cordon health [--json]\n"
     "\n"
@@ -292,6 +343,15 @@ static const struct cli_command commands[] = {
     { "plan", cmd_config_plan, "show what applying a stack file would change", u_plan },
     { "apply", cmd_config_apply, "apply a stack file atomically", u_apply },
     { "export", cmd_config_export, "write the running configuration as a stack", u_export },
+    { "runbooks put", cmd_runbooks_put, "store a runbook document (new version)", u_runbooks_put },
+    { "runbooks get", cmd_runbooks_get, "print a runbook document", u_runbooks_get },
+    { "runbooks list", cmd_runbooks_list, "list runbooks", u_runbooks_list },
+    { "runbooks validate", cmd_runbooks_validate, "validate a runbook file", u_runbooks_validate },
+    { "executions start", cmd_executions_start, "start a runbook execution", u_executions_start },
+    { "executions get", cmd_executions_get, "show an execution", u_executions_get },
+    { "executions list", cmd_executions_list, "list executions", u_executions_list },
+    { "executions signal", cmd_executions_signal, "send Resume/Approve/Reject/... to an execution",
+      u_executions_signal },
     { "health", cmd_health, "check that the server answers", u_health },
 };
 

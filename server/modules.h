@@ -25,6 +25,8 @@ void webclient_free(struct server *s);
 int api_registry_init(struct server *s);
 int api_violations_init(struct server *s);
 int api_config_init(struct server *s);
+int runbooks_init(struct server *s);
+void runbooks_free(struct server *s);
 
 #define CORDOND_MODULES                                                                            \
     { "webclient", webclient_init, webclient_free }, { "broker", broker_init, broker_free },       \
@@ -32,6 +34,7 @@ int api_config_init(struct server *s);
         { "violations", violations_init, violations_free },                                        \
         { "detection", detection_init, detection_free }, { "ingest", ingest_init, ingest_free },   \
         { "api_registry", api_registry_init, NULL },                                               \
-        { "api_violations", api_violations_init, NULL }, { "api_config", api_config_init, NULL },
+        { "api_violations", api_violations_init, NULL }, { "api_config", api_config_init, NULL },  \
+        { "runbooks", runbooks_init, runbooks_free },
 
 #endif
