@@ -1227,7 +1227,9 @@ static void recover_all(struct runbooks *rb)
 static void diag_error(struct http_res *res, int rc, const struct cordon_diag *d)
 {
     int status = rc == CORDON_ENOTFOUND ? 404 : rc == CORDON_ETOOBIG ? 413 : 422;
-    if (d->line > 0)
+    char lc[32];
+    snprintf(lc, sizeof(lc), "%d:%d:", d->line, d->column);
+    if (d->line > 0 && !strstr(d->message, lc))
         http_error(res, status, *d->code ? d->code : "invalid_document", "%d:%d: %s", d->line,
                    d->column, d->message);
     else
@@ -1444,9 +1446,9 @@ static void api_exec_signal(struct server *s, struct http_req *req, struct http_
         (sig.kind == RUNBOOK_SIGNAL_RESUME || sig.kind == RUNBOOK_SIGNAL_APPROVE ||
          sig.kind == RUNBOOK_SIGNAL_REJECT) &&
         (!cur || strcmp(cur, step) != 0)) {
-        json_decref(b);
         http_error(res, 409, "wrong_step", "step %s is not waiting (current step: %s)", step,
                    cur ? cur : "none");
+        json_decref(b);
         return;
     }
     sig.approver = req->token_name ? req->token_name : "";

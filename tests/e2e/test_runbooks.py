@@ -1,0 +1,339 @@
+"""Runbooks in cordond end to end (issue 6): real Mosquitto with the plugin,
+real cordond, real SQLite, the real `cordon` CLI. Versioned documents and
+validation with line numbers, the reference device-incident runbook, an
+AWS-written document quarantining through aws:executeAwsApi, python and bash
+scripts with outputs, a script timeout that kills the process group, and
+kill -9 of cordond during an aws:sleep and an aws:pause."""
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness as h  # noqa: E402
+from cordond_harness import Cordond  # noqa: E402
+
+CORDON = os.environ.get("CORDON_CLI_BIN") or os.path.join(h.BIN, "cordon")
+EXAMPLE = os.path.join(h.SRC, "examples", "runbooks", "device-incident.yaml")
+
+AWS_QUARANTINE = """schemaVersion: '0.3'
+description: Quarantine a thing (written for AWS IoT; runs unchanged).
+parameters:
+  ThingName:
+    type: String
+mainSteps:
+  - name: Containment
+    action: aws:executeAwsApi
+    inputs:
+      Service: iot
+      Api: AddThingToThingGroup
+      thingGroupName: QUARANTINED
+      thingName: '{{ ThingName }}'
+  - name: Analysis
+    action: aws:pause
+    inputs: {}
+  - name: Recovery
+    action: aws:pause
+    inputs: {}
+"""
+
+SCRIPTS = """schemaVersion: '0.3'
+parameters:
+  Name:
+    type: String
+    default: pump
+outputs:
+  - Py.Greeting
+  - Sh.Line
+mainSteps:
+  - name: Py
+    action: aws:executeScript
+    inputs:
+      Runtime: python3.11
+      Handler: script_handler
+      InputPayload:
+        name: '{{ Name }}'
+      Script: |-
+        def script_handler(events, context):
+            print("a log line, not the result")
+            return {"greeting": "hello " + events["name"], "n": 3}
+    outputs:
+      - { Name: Greeting, Selector: $.Payload.greeting, Type: String }
+      - { Name: N, Selector: $.Payload.n, Type: Integer }
+  - name: Sh
+    action: aws:executeScript
+    inputs:
+      Runtime: bash
+      Handler: unused
+      InputPayload:
+        greeting: '{{ Py.Greeting }}'
+      Script: |-
+        read -r input
+        echo "{\\"line\\": \\"bash got $(printf %s "$input" | wc -c) bytes\\"}"
+    outputs:
+      - { Name: Line, Selector: $.Payload.line, Type: String }
+"""
+
+TIMEOUT = """schemaVersion: '0.3'
+parameters:
+  PidFile:
+    type: String
+mainSteps:
+  - name: Slow
+    action: aws:executeScript
+    timeoutSeconds: 2
+    inputs:
+      Runtime: bash
+      Handler: x
+      InputPayload: {}
+      Script: |-
+        sleep 300 &
+        echo $! > '{{ PidFile }}'
+        wait
+"""
+
+SLEEP = """schemaVersion: '0.3'
+parameters:
+  File:
+    type: String
+mainSteps:
+  - name: Before
+    action: aws:executeScript
+    inputs:
+      Runtime: bash
+      Handler: x
+      InputPayload: {}
+      Script: echo before >> '{{ File }}'; echo '{}'
+  - name: Nap
+    action: aws:sleep
+    inputs:
+      Duration: PT5S
+  - name: After
+    action: aws:executeScript
+    inputs:
+      Runtime: bash
+      Handler: x
+      InputPayload: {}
+      Script: echo after >> '{{ File }}'; echo '{}'
+"""
+
+PAUSE = SLEEP.replace("""  - name: Nap
+    action: aws:sleep
+    inputs:
+      Duration: PT5S
+""", """  - name: Hold
+    action: aws:pause
+    inputs: {}
+""")
+
+BAD = """schemaVersion: '0.3'
+mainSteps:
+  - name: Ok
+    action: aws:sleep
+    inputs:
+      Duration: PT1S
+  - name: Nope
+    action: aws:runInstances
+    inputs: {}
+"""
+
+
+def probe(thing):
+    return f"cordon/things/{thing}/commands/result"
+
+
+def denied(r):
+    return "Not authorized" in r.stderr
+
+
+def allowed(r):
+    return r.returncode == 0 and "failed" not in r.stderr
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie counts as dead
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1].split()[0] != "Z"
+    except OSError:
+        return False
+    return True
+
+
+class T(h.Test):
+    def setup(self):
+        self.tmp = h.TempDir()
+        self.home = os.path.join(self.tmp.path, "home")
+        os.makedirs(self.home)
+        self.broker = h.CordonBroker(self.tmp)
+        self.d = Cordond(self.tmp, self.broker.port)
+        self.api = self.d.api
+
+    def cli(self, *args, expect=0):
+        e = {k: v for k, v in os.environ.items() if not k.startswith("CORDON_")}
+        e.update({"HOME": self.home, "CORDON_URL": f"http://127.0.0.1:{self.d.api_port}",
+                  "CORDON_TOKEN_FILE": os.path.join(self.d.var, "admin.token")})
+        r = subprocess.run([CORDON, *args], capture_output=True, text=True, env=e, timeout=30,
+                           cwd=self.home)
+        if expect is not None and r.returncode != expect:
+            raise AssertionError(f"cordon {' '.join(args)} -> {r.returncode}\n"
+                                 f"stdout: {r.stdout}\nstderr: {r.stderr}")
+        return r.stdout, r.stderr
+
+    def put(self, name, text):
+        st, res = self.api.call("PUT", f"/api/v1/runbooks/{name}", raw=text,
+                                headers={"Content-Type": "application/yaml"})
+        assert st in (200, 201), (st, res)
+        return res
+
+    def start(self, doc, params):
+        return self.api.ok("POST", "/api/v1/executions",
+                           {"document": doc, "parameters": params})["executionId"]
+
+    def ex(self, xid):
+        return self.api.ok("GET", f"/api/v1/executions/{xid}")
+
+    def wait_status(self, xid, status, step=None, timeout=20):
+        def ok():
+            x = self.ex(xid)
+            if x["status"] == status and (step is None or x.get("currentStep") == step):
+                return x
+            if x["status"] in ("Success", "Failed", "Cancelled", "TimedOut") and \
+                    x["status"] != status:
+                raise AssertionError(f"execution ended {x['status']}: {x}")
+            return None
+        return h.wait_for(ok, timeout=timeout, what=f"execution {status} {step or ''}")
+
+    def device(self, name):
+        self.api.ok("POST", "/api/v1/things", {"thingName": name})
+        pw = self.api.ok("POST", f"/api/v1/things/{name}/credentials",
+                         {"type": "password"})["password"]
+        h.wait_for(lambda: allowed(h.mqtt_pub(self.broker.port, probe(name), "x", user=name,
+                                              password=pw, client_id=name, v5=True)),
+                   what="device credentials active at the broker")
+        return pw
+
+    # ------------------------------------------------------------------
+
+    def test_1_documents_versions_validation(self):
+        self.setup()
+        out, _ = self.cli("runbooks", "put", EXAMPLE)
+        assert out.strip() == "device-incident version 1 stored", out
+        out, _ = self.cli("runbooks", "put", EXAMPLE)
+        assert "version 1 (unchanged)" in out, out
+        res = self.put("device-incident", open(EXAMPLE).read() + "\n# edited\n")
+        assert res["version"] == 2 and res["created"], res
+        out, _ = self.cli("runbooks", "list")
+        assert out.split("\n")[1].split() == ["device-incident", "2"], out
+        v1 = self.api.ok("GET", "/api/v1/runbooks/device-incident?version=1")
+        assert v1["content"] == open(EXAMPLE).read() and v1["latest"] == 2, v1
+        out, _ = self.cli("runbooks", "get", "device-incident")
+        assert out.endswith("# edited\n"), out
+        out, _ = self.cli("runbooks", "validate", EXAMPLE)
+        assert "valid (3 steps)" in out, out
+        # an unsupported action is refused at PUT with its line
+        st, res = self.api.call("PUT", "/api/v1/runbooks/bad", raw=BAD)
+        assert st == 422 and "bad:8:" in res["error"]["message"], (st, res)
+        assert "aws:runInstances" in res["error"]["message"], res
+        path = self.tmp.file("bad.yaml", BAD)
+        _, err = self.cli("runbooks", "validate", str(path), expect=1)
+        assert "bad.yaml:8:" in err and "aws:runInstances" in err, err
+        st, _ = self.api.call("GET", "/api/v1/runbooks/bad")
+        assert st == 404
+
+    def test_2_device_incident_reference(self):
+        """The reference runbook, started by API with an IncidentId: with the
+        incident module the contain function quarantines the incident's
+        things; without it (or for an unknown incident) it fails clearly."""
+        self.setup()
+        self.cli("runbooks", "put", EXAMPLE)
+        xid = self.start("device-incident", {"IncidentId": "cordon:incident/none"})
+        x = self.wait_status(xid, "Failed")
+        rec = x["stepExecutions"][0]
+        assert rec["StepName"] == "Containment" and rec["StepStatus"] == "Failed", rec
+        assert "incident" in rec["FailureMessage"], rec
+        assert ("not available" in rec["FailureMessage"]
+                or "no incident" in rec["FailureMessage"]), rec
+
+    def test_3_aws_document_quarantines_then_pauses(self):
+        self.setup()
+        pw = self.device("pump-9")
+        self.put("aws-quarantine", AWS_QUARANTINE)
+        out, _ = self.cli("executions", "start", "aws-quarantine", "--param", "ThingName=pump-9")
+        xid = out.strip()
+        self.wait_status(xid, "Waiting", "Analysis")
+        # the thing is quarantined at the broker
+        h.wait_for(lambda: denied(h.mqtt_pub(self.broker.port, probe("pump-9"), "x",
+                                             user="pump-9", password=pw, client_id="pump-9",
+                                             v5=True)),
+                   what="pump-9 denied by the broker")
+        g = self.api.ok("GET", "/api/v1/groups/QUARANTINED")
+        assert "pump-9" in g["things"], g
+        # a Resume for a step that is not waiting is refused
+        _, err = self.cli("executions", "signal", xid, "Resume", "--step", "Recovery", expect=1)
+        assert "Analysis" in err, err
+        out, _ = self.cli("executions", "signal", xid, "Resume", "--step", "Analysis")
+        assert "Recovery" in out, out
+        self.wait_status(xid, "Waiting", "Recovery")
+        self.cli("executions", "signal", xid, "Resume", "--step", "Recovery")
+        x = self.wait_status(xid, "Success")
+        assert [r["StepStatus"] for r in x["stepExecutions"]] == ["Success"] * 3, x
+        out, _ = self.cli("executions", "get", xid)
+        assert "Status:     Success" in out, out
+        out, _ = self.cli("executions", "list", "--status", "Success")
+        assert xid in out, out
+
+    def test_4_scripts_outputs_and_timeout(self):
+        self.setup()
+        self.put("scripts", SCRIPTS)
+        xid = self.start("scripts", {"Name": "pump-3"})
+        x = self.wait_status(xid, "Success")
+        assert x["outputs"]["Py.Greeting"] == "hello pump-3", x["outputs"]
+        assert x["outputs"]["Sh.Line"].startswith("bash got "), x["outputs"]
+        assert x["stepExecutions"][0]["Outputs"]["N"] == 3, x["stepExecutions"][0]
+        # a timeout kills the whole process group (the backgrounded sleep too)
+        self.put("timeout", TIMEOUT)
+        pidfile = os.path.join(self.tmp.path, "slow.pid")
+        xid = self.start("timeout", {"PidFile": pidfile})
+        h.wait_for(lambda: os.path.exists(pidfile) and open(pidfile).read().strip(),
+                   what="script started")
+        pid = int(open(pidfile).read())
+        assert alive(pid)
+        x = h.wait_for(lambda: self.ex(xid)["status"] in ("TimedOut", "Failed") and self.ex(xid),
+                       timeout=20, what="timed out")
+        h.wait_for(lambda: not alive(pid), what="grandchild killed")
+        assert "timed out" in x["stepExecutions"][0]["FailureMessage"].lower() or \
+            x["stepExecutions"][0]["StepStatus"] == "TimedOut", x
+
+    def test_5_kill9_during_sleep_and_pause(self):
+        self.setup()
+        self.put("sleepy", SLEEP)
+        self.put("paused", PAUSE)
+        f1 = os.path.join(self.tmp.path, "sleep.log")
+        f2 = os.path.join(self.tmp.path, "pause.log")
+        x1 = self.start("sleepy", {"File": f1})
+        x2 = self.start("paused", {"File": f2})
+        self.wait_status(x1, "InProgress", "Nap")
+        self.wait_status(x2, "Waiting", "Hold")
+        t_kill = time.time()
+        self.d.restart(kill9=True)
+        self.api = self.d.api
+        # the sleep is honoured: not over before its 5 s
+        x = self.ex(x1)
+        if time.time() - t_kill < 2.5:
+            assert x["status"] == "InProgress" and x["currentStep"] == "Nap", x
+        self.wait_status(x1, "Success", timeout=20)
+        assert open(f1).read() == "before\nafter\n", open(f1).read()
+        x = self.wait_status(x2, "Waiting", "Hold")
+        self.cli("executions", "signal", x2, "Resume", "--step", "Hold")
+        self.wait_status(x2, "Success")
+        assert open(f2).read() == "before\nafter\n", open(f2).read()
+
+
+if __name__ == "__main__":
+    T().main()
