@@ -56,7 +56,7 @@ bench-%: build
 demo:
 	@scripts/deps
 	@$(MAKE) --no-print-directory build
-	@bash scripts/demo
+	@/usr/bin/python3 scripts/demo
 
 clean:
 	rm -rf $(BUILD) $(ASAN)
