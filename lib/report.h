@@ -193,7 +193,9 @@ bool report_equal(const struct report *a, const struct report *b);
 
 /* Format an IP as text ("192.0.2.1", "2001:db8::1"); out needs 46 bytes. */
 void report_ip_format(const struct report_ip *ip, char *out, size_t outlen);
-/* Parse IPv4 or IPv6 text; returns 0 or CORDON_EINVAL. */
+/* Parse IPv4 or IPv6 text s[0..len) (no NUL needed): exactly what
+ * inet_pton(AF_INET / AF_INET6) accepts (dotted quad, no zone id, no
+ * brackets). Returns 0 or CORDON_EINVAL (then ip is zeroed). */
 int report_ip_parse(const char *s, size_t len, struct report_ip *ip);
 
 /* Check a thing name (1..THING_NAME_MAX bytes, no control characters, and
