@@ -4,7 +4,9 @@
  */
 #include "stack.h"
 
+#include "contact.h"
 #include "profile.h"
+#include "response_plan.h"
 
 #include <libfyaml.h>
 #include <stdarg.h>
@@ -23,13 +25,13 @@
 static const struct stack_kind *const stack_default_kinds[] = {
     &stack_kind_group,
     &stack_kind_profile,
+    &contact_stack_kind,
+    &contact_stack_kind_escalation,
+    &response_plan_stack_kind,
 };
 
 /* Keys whose kinds are planned but not implemented yet. */
 static const char *const stack_reserved_keys[] = {
-    "contacts",
-    "escalationPlans",
-    "responsePlans",
     "runbooks",
 };
 

@@ -9,6 +9,7 @@
 #include "cordon.h"
 #include "detection.h"
 #include "http.h"
+#include "incidents_int.h"
 #include "log.h"
 #include "modules.h"
 #include "registry.h"
@@ -80,6 +81,8 @@ static int running_stack(struct server *s, struct stack *st, bool with_profiles)
         }
         profile_set_free(&copy);
     }
+    if (!rc)
+        rc = incidents_stack_add(s, st);
     return rc;
 }
 
@@ -172,7 +175,8 @@ static void config_apply(struct server *s, struct http_req *req, struct http_res
     struct stack cur, want;
     struct stack_changes ch;
     struct profile_set set;
-    bool profiles_changed = false;
+    bool profiles_changed = false, incidents_changed = false;
+    char err[512] = "";
     json_t *out;
     int rc;
 
@@ -190,6 +194,8 @@ static void config_apply(struct server *s, struct http_req *req, struct http_res
     for (size_t i = 0; i < ch.len; i++)
         if (ch.items[i].kind == &stack_kind_profile)
             profiles_changed = true;
+        else if (ch.items[i].kind != &stack_kind_group)
+            incidents_changed = true; /* contacts, escalation plans, response plans */
     out = stack_changes_json(&ch);
 
     /* one transaction, all or nothing */
@@ -211,8 +217,18 @@ static void config_apply(struct server *s, struct http_req *req, struct http_res
         if (!rc)
             rc = detection_replace(s, &set);
     }
+    if (!rc && incidents_changed)
+        rc = incidents_stack_apply(s, &want, err, sizeof(err));
     if (!rc)
         rc = store_commit(s->store);
+    if (rc && err[0]) {
+        store_rollback(s->store);
+        json_decref(out);
+        http_json(res, 422,
+                  json_pack("{s:{s:s,s:s,s:[s]}}", "error", "code", "invalid_config", "message",
+                            err, "errors", err));
+        goto out;
+    }
     if (rc) {
         store_rollback(s->store);
         json_decref(out);

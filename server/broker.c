@@ -3,6 +3,7 @@
  * sender of kind "mqtt" (QoS 1 publish, done on PUBACK).
  */
 #include "broker.h"
+#include "incidents_int.h"
 
 #include "cordon.h"
 #include "log.h"
@@ -165,6 +166,7 @@ static void on_response(struct server *s, void *arg, const char *topic, const vo
                                      text, server_now(s));
         if (rc && rc != CORDON_ENOTFOUND)
             log_error("cannot record control response", "key=%s", c->correlation_id);
+        incidents_on_control_result(s, c->command, c->correlation_id, c->ok);
         if (!c->ok)
             log_warn("broker refused a command", "command=%s key=%s error=\"%s\"", c->command,
                      c->correlation_id, c->error);

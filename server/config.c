@@ -29,6 +29,10 @@ void config_defaults(struct config *c)
     c->auto_create_things = 1;
     snprintf(c->console_url, sizeof(c->console_url), "http://127.0.0.1:8080");
     c->log_level = LOG_INFO;
+    c->smtp_port = 25;
+    snprintf(c->smtp_security, sizeof(c->smtp_security), "none");
+    snprintf(c->smtp_from, sizeof(c->smtp_from), "cordon@localhost");
+    snprintf(c->gateway_preset, sizeof(c->gateway_preset), "generic");
 }
 
 struct loader {
@@ -212,6 +216,50 @@ static int load_section(struct loader *L, struct config *c, const char *section,
                 rc = get_str(L, k, v, c->console_url, sizeof(c->console_url));
             else
                 return fail(L, k, "unknown key console.%s", key);
+        } else if (strcmp(section, "smtp") == 0) {
+            if (KEY("host"))
+                rc = get_str(L, k, v, c->smtp_host, sizeof(c->smtp_host));
+            else if (KEY("port")) {
+                rc = get_int(L, k, v, 1, 65535, &x);
+                c->smtp_port = (int)x;
+            } else if (KEY("security")) {
+                rc = get_str(L, k, v, c->smtp_security, sizeof(c->smtp_security));
+                if (!rc && strcmp(c->smtp_security, "starttls") &&
+                    strcmp(c->smtp_security, "tls") && strcmp(c->smtp_security, "none"))
+                    return fail(L, v, "%s: expected starttls, tls or none", key);
+            } else if (KEY("username"))
+                rc = get_str(L, k, v, c->smtp_username, sizeof(c->smtp_username));
+            else if (KEY("password"))
+                rc = get_str(L, k, v, c->smtp_password, sizeof(c->smtp_password));
+            else if (KEY("from"))
+                rc = get_str(L, k, v, c->smtp_from, sizeof(c->smtp_from));
+            else
+                return fail(L, k, "unknown key smtp.%s", key);
+        } else if (strcmp(section, "sms_gateway") == 0) {
+            if (KEY("url"))
+                rc = get_str(L, k, v, c->gateway_url, sizeof(c->gateway_url));
+            else if (KEY("preset")) {
+                rc = get_str(L, k, v, c->gateway_preset, sizeof(c->gateway_preset));
+                if (!rc && strcmp(c->gateway_preset, "generic") &&
+                    strcmp(c->gateway_preset, "twilio"))
+                    return fail(L, v, "%s: expected generic or twilio", key);
+            } else if (KEY("body"))
+                rc = get_str(L, k, v, c->gateway_template, sizeof(c->gateway_template));
+            else if (KEY("content_type"))
+                rc = get_str(L, k, v, c->gateway_content_type, sizeof(c->gateway_content_type));
+            else if (KEY("username"))
+                rc = get_str(L, k, v, c->gateway_username, sizeof(c->gateway_username));
+            else if (KEY("password"))
+                rc = get_str(L, k, v, c->gateway_password, sizeof(c->gateway_password));
+            else if (KEY("from"))
+                rc = get_str(L, k, v, c->gateway_from, sizeof(c->gateway_from));
+            else
+                return fail(L, k, "unknown key sms_gateway.%s", key);
+        } else if (strcmp(section, "paging") == 0) {
+            if (KEY("ack_base_url"))
+                rc = get_str(L, k, v, c->ack_base_url, sizeof(c->ack_base_url));
+            else
+                return fail(L, k, "unknown key paging.%s", key);
         } else if (strcmp(section, "log") == 0) {
             if (KEY("level")) {
                 char b[16];
@@ -282,7 +330,7 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
         if (strcmp(key, "data_dir") == 0) {
             rc = get_str(&L, k, v, c->data_dir, sizeof(c->data_dir));
         } else if (KEY("broker") || KEY("api") || KEY("store") || KEY("ingest") || KEY("console") ||
-                   KEY("log")) {
+                   KEY("log") || KEY("smtp") || KEY("sms_gateway") || KEY("paging")) {
             if (!v || !fy_node_is_mapping(v)) {
                 rc = fail(&L, k, "%s: expected a mapping", key);
                 goto out;

@@ -43,6 +43,23 @@ struct config {
     int auto_create_things;  /* create a thing on its first authenticated report */
 
     char console_url[CONFIG_STR_MAX];
+
+    /* paging (docs/paging.md "cordond"): SMTP for EMAIL channels */
+    char smtp_host[256]; /* "" = email pages fail (retried) with "smtp not configured" */
+    int smtp_port;
+    char smtp_security[16]; /* starttls | tls | none */
+    char smtp_username[256];
+    char smtp_password[256]; /* secret: never logged */
+    char smtp_from[256];
+    /* SMS / VOICE through an HTTP gateway (no provider required) */
+    char gateway_url[CONFIG_STR_MAX]; /* {{to}} may appear; "" = SMS/VOICE pages fail */
+    char gateway_preset[32];          /* generic | twilio */
+    char gateway_template[2048];      /* request body; {{to}} {{text}} {{from}} {{type}} */
+    char gateway_content_type[128];
+    char gateway_username[256];
+    char gateway_password[256]; /* secret */
+    char gateway_from[64];
+    char ack_base_url[CONFIG_STR_MAX]; /* "" = console base URL */
     enum log_level log_level;
 };
 

@@ -25,6 +25,8 @@ void webclient_free(struct server *s);
 int api_registry_init(struct server *s);
 int api_violations_init(struct server *s);
 int api_config_init(struct server *s);
+int incidents_init(struct server *s); /* incidents, engagements, paging, their API */
+void incidents_free(struct server *s);
 int runbooks_init(struct server *s);
 void runbooks_free(struct server *s);
 
@@ -35,6 +37,6 @@ void runbooks_free(struct server *s);
         { "detection", detection_init, detection_free }, { "ingest", ingest_init, ingest_free },   \
         { "api_registry", api_registry_init, NULL },                                               \
         { "api_violations", api_violations_init, NULL }, { "api_config", api_config_init, NULL },  \
-        { "runbooks", runbooks_init, runbooks_free },
+        { "incidents", incidents_init, incidents_free }, { "runbooks", runbooks_init, runbooks_free },
 
 #endif

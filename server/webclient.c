@@ -179,6 +179,34 @@ int webclient_post(struct server *s, const char *url, const char *ctype, const c
     return 0;
 }
 
+int webclient_perform(struct server *s, void *easy, void *headers, void *data, webclient_fn fn,
+                      void *arg)
+{
+    struct req *r = calloc(1, sizeof(*r));
+    if (!r) {
+        curl_easy_cleanup(easy);
+        curl_slist_free_all(headers);
+        free(data);
+        return CORDON_ENOMEM;
+    }
+    r->easy = easy;
+    r->headers = headers;
+    r->body = data;
+    r->fn = fn;
+    r->arg = arg;
+    curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->error);
+    curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+    if (curl_multi_add_handle(s->web->multi, r->easy) != CURLM_OK) {
+        curl_easy_cleanup(r->easy);
+        curl_slist_free_all(r->headers);
+        free(r->body);
+        free(r);
+        return CORDON_ESTATE;
+    }
+    return 0;
+}
+
 /* ---- outbox kind "webhook" ------------------------------------------------------ */
 
 static void webhook_done(struct server *s, void *arg, long status, const char *error)

@@ -24,4 +24,14 @@ void webclient_free(struct server *s);
 int webclient_post(struct server *s, const char *url, const char *ctype, const char *body,
                    size_t len, const char *idempotency_key, webclient_fn fn, void *arg);
 
+/*
+ * Run a prepared libcurl easy handle (any protocol: SMTP pages use it) on the
+ * loop's multi. Takes ownership of easy, headers (curl_slist, may be NULL)
+ * and data (malloc'd, freed after completion, may be NULL); sets
+ * CURLOPT_PRIVATE and CURLOPT_ERRORBUFFER. fn gets the protocol's response
+ * code (HTTP status, SMTP reply code), 0 on transport error. On failure
+ * everything is freed and fn is not called.
+ */
+int webclient_perform(struct server *s, void *easy, void *headers, void *data, webclient_fn fn,
+                      void *arg);
 #endif

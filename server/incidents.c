@@ -1,0 +1,830 @@
+/*
+ * incidents.c — incidents, engagements and escalation in cordond (issue 7).
+ *
+ * Drives the pure core (lib/incident, lib/engagement, lib/response_plan,
+ * lib/contact) from the loop: violation events start or join incidents,
+ * effects become outbox rows (pages, notifications), timeline events and
+ * durable timers ("engagement"). Every incident is held in memory (a uthash
+ * by uuid) and written through as store documents ("incident",
+ * "engagement") in the turn's transaction, so the state and the outbox rows
+ * it caused commit together. Recipe: docs/paging.md "Driving it from cordond".
+ */
+#include "incidents.h"
+
+#include "cordon.h"
+#include "detect.h"
+#include "http.h"
+#include "incidents_int.h"
+#include "log.h"
+#include "modules.h"
+#include "outbox.h"
+#include "registry.h"
+#include "runbooks.h"
+#include "server.h"
+#include "stack.h"
+#include "timers.h"
+#include "violations.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+static struct incidents *g_inc; /* one cordond per process; the loop owns it */
+
+struct incidents *incidents_of(struct server *s)
+{
+    (void)s;
+    return g_inc;
+}
+
+static int rnd_fill(void *ctx, void *buf, size_t n)
+{
+    (void)ctx;
+    randombytes_buf(buf, n);
+    return 0;
+}
+
+const struct incident_random incidents_rnd = { rnd_fill, NULL };
+
+/* Weak: the runbooks module may not be linked in yet. */
+int runbooks_start(struct server *s, const char *name, const char *version, const json_t *params,
+                   const char *incident_id, char *exec_id, size_t exec_id_len,
+                   struct cordon_diag *diag) __attribute__((weak));
+
+/* ---- lookup and persistence ------------------------------------------------------------- */
+
+static const char *uuid_tail(const char *id)
+{
+    const char *p = strrchr(id, '/');
+    return p ? p + 1 : id;
+}
+
+struct inc_entry *incidents_find(struct server *s, const char *id)
+{
+    struct inc_entry *e = NULL;
+    if (!id || !g_inc)
+        return NULL;
+    (void)s;
+    HASH_FIND_STR(g_inc->all, uuid_tail(id), e);
+    return e;
+}
+
+const struct response_plan *incidents_plan(struct server *s, const char *name)
+{
+    (void)s;
+    for (size_t i = 0; name && i < g_inc->nplans; i++)
+        if (!strcmp(g_inc->plans[i]->name, name))
+            return g_inc->plans[i];
+    return NULL;
+}
+
+static int put_json(struct server *s, const char *kind, const char *name, json_t *j)
+{
+    char *text;
+    int rc;
+    if (!j)
+        return CORDON_ENOMEM;
+    text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    if (!text)
+        return CORDON_ENOMEM;
+    rc = store_doc_put(s->store, kind, name, text, server_now(s));
+    free(text);
+    return rc;
+}
+
+int incidents_save(struct server *s, struct inc_entry *e)
+{
+    int rc = put_json(s, INCIDENTS_DOC_INCIDENT, e->uuid, incident_to_json(&e->inc));
+    if (!rc && e->has_eng)
+        rc = put_json(s, INCIDENTS_DOC_ENGAGEMENT, e->uuid, engagement_to_json(&e->eng));
+    if (rc)
+        log_error("cannot store incident", "incident=%s error=%s", e->inc.id, cordon_strerror(rc));
+    return rc;
+}
+
+int incidents_contact_save(struct server *s, const struct contact *c)
+{
+    return put_json(s, INCIDENTS_DOC_CONTACT, c->alias, contact_to_json(c, true));
+}
+
+static struct inc_entry *entry_new(void)
+{
+    struct inc_entry *e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    incident_init(&e->inc);
+    engagement_init(&e->eng);
+    return e;
+}
+
+static void entry_free(struct inc_entry *e)
+{
+    incident_free(&e->inc);
+    engagement_free(&e->eng);
+    free(e);
+}
+
+static void entry_add(struct inc_entry *e)
+{
+    const char *t = uuid_tail(e->inc.id);
+    size_t n = strlen(t);
+    if (n >= sizeof(e->uuid))
+        n = sizeof(e->uuid) - 1;
+    memcpy(e->uuid, t, n);
+    e->uuid[n] = 0;
+    HASH_ADD_STR(g_inc->all, uuid, e);
+}
+
+/* ---- effects ------------------------------------------------------------------------------ */
+
+static void ack_template(struct server *s, char *out, size_t n)
+{
+    const char *base = s->cfg.ack_base_url[0] ? s->cfg.ack_base_url : s->cfg.console_url;
+    size_t len = strlen(base);
+    while (len && base[len - 1] == '/')
+        len--;
+    snprintf(out, n, "%.*s/ack/{{token}}", (int)len, base);
+}
+
+static int ensure_engagement(struct server *s, struct inc_entry *e)
+{
+    char tmpl[CONFIG_STR_MAX + 32];
+    int rc;
+    if (e->has_eng)
+        return 0;
+    ack_template(s, tmpl, sizeof(tmpl));
+    rc = engagement_open(&e->eng, &e->inc, tmpl, 0);
+    if (!rc)
+        e->has_eng = true;
+    return rc;
+}
+
+void incidents_engagement_effects(struct server *s, struct inc_entry *e,
+                                  struct engagement_effects *fx)
+{
+    int64_t now = server_now(s);
+    for (size_t i = 0; i < fx->n; i++) {
+        struct engagement_effect *f = &fx->items[i];
+        switch (f->type) {
+        case ENGAGEMENT_EFFECT_PAGE: {
+            json_t *p = json_pack(
+                "{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:s?,s:s?,s:s?,s:s?,s:s?,s:s}", "incident",
+                e->uuid, "pageId", f->page_id, "contact", f->contact, "channel", f->channel,
+                "type", contact_channel_type_name(f->channel_type), "format",
+                contact_webhook_format_name(f->webhook_format), "stage", f->stage, "attempt",
+                f->attempt, "subject", f->subject, "body", f->body, "shortText", f->short_text,
+                "webhookJson", f->webhook_json, "ackUrl", f->ack_url, "address", f->address);
+            char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+            json_decref(p);
+            if (!text || outbox_add(s, INCIDENTS_PAGE_KIND, f->idempotency_key, f->address, text,
+                                    strlen(text)))
+                log_error("cannot queue page", "incident=%s page=%s", e->inc.id, f->page_id);
+            free(text);
+            break;
+        }
+        case ENGAGEMENT_EFFECT_TIMELINE:
+            incident_event_add(&e->inc, f->event_type, f->event_data, NULL, now, &incidents_rnd,
+                               NULL);
+            break;
+        case ENGAGEMENT_EFFECT_ACKNOWLEDGED:
+            incident_note_ack(&e->inc, f->contact, f->channel, NULL, f->time_ms ? f->time_ms : now,
+                              &incidents_rnd);
+            break;
+        case ENGAGEMENT_EFFECT_WAKE: {
+            char key[64];
+            snprintf(key, sizeof(key), "engagement:%s", e->uuid);
+            if (f->due_ms < 0)
+                timers_cancel(s, key);
+            else
+                timers_set(s, key, INCIDENTS_TIMER_KIND, f->due_ms, e->uuid);
+            break;
+        }
+        }
+    }
+}
+
+static void notify(struct server *s, struct inc_entry *e, const struct incident_effect *f, int n)
+{
+    char key[400];
+    snprintf(key, sizeof(key), "notify:%s:%d:%zu", e->uuid, n, e->inc.nevents);
+    if (f->target.type == RESPONSE_PLAN_TARGET_MQTT)
+        outbox_add(s, "mqtt", key, f->target.value, f->payload, strlen(f->payload));
+    else
+        outbox_add(s, "webhook", key, f->target.value, f->payload, strlen(f->payload));
+}
+
+static void start_runbook(struct server *s, struct inc_entry *e, const struct incident_effect *f)
+{
+    char exec_id[128] = "";
+    struct cordon_diag diag;
+    int rc;
+    int64_t now = server_now(s);
+    cordon_diag_clear(&diag);
+    if (!runbooks_start) {
+        incident_note_runbook(&e->inc, "", "", "Failed",
+                              "runbooks are not available in this cordond build", now,
+                              &incidents_rnd);
+        return;
+    }
+    rc = runbooks_start(s, f->document_name, f->document_version, f->parameters, e->inc.id, exec_id,
+                        sizeof(exec_id), &diag);
+    if (rc) {
+        char msg[600];
+        snprintf(msg, sizeof(msg), "runbook %s did not start: %s", f->document_name,
+                 diag.message[0] ? diag.message : cordon_strerror(rc));
+        json_t *j = json_pack("{s:s}", "message", msg);
+        char *data = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        incident_event_add(&e->inc, "SSM Automation Execution Start Failure for Incident", data,
+                           NULL, now, &incidents_rnd, NULL);
+        free(data);
+        log_warn("runbook did not start", "incident=%s document=%s error=\"%s\"", e->inc.id,
+                 f->document_name, msg);
+        return;
+    }
+    incident_item_add(&e->inc, INCIDENT_ITEM_AUTOMATION, f->document_name, exec_id, false,
+                      &incidents_rnd);
+}
+
+void incidents_incident_effects(struct server *s, struct inc_entry *e, struct incident_effects *fx)
+{
+    int64_t now = server_now(s);
+    for (size_t i = 0; i < fx->n; i++) {
+        struct incident_effect *f = &fx->items[i];
+        struct engagement_effects efx;
+        int rc;
+        engagement_effects_init(&efx);
+        switch (f->type) {
+        case INCIDENT_EFFECT_ENGAGE:
+            rc = ensure_engagement(s, e);
+            if (!rc)
+                rc = engagement_start(&e->eng, f->contact, &g_inc->book, now, &incidents_rnd,
+                                      &efx);
+            if (rc)
+                log_warn("cannot engage contact", "incident=%s contact=%s error=%s", e->inc.id,
+                         f->contact, cordon_strerror(rc));
+            incidents_engagement_effects(s, e, &efx);
+            break;
+        case INCIDENT_EFFECT_RUNBOOK:
+            start_runbook(s, e, f);
+            break;
+        case INCIDENT_EFFECT_NOTIFY:
+            notify(s, e, f, (int)i);
+            break;
+        case INCIDENT_EFFECT_STOP_ENGAGEMENTS:
+            if (e->has_eng) {
+                engagement_stop(&e->eng, "incident resolved", now, &efx);
+                incidents_engagement_effects(s, e, &efx);
+            }
+            break;
+        }
+        engagement_effects_free(&efx);
+    }
+}
+
+/* ---- starting incidents -------------------------------------------------------------------- */
+
+static void env_of(struct server *s, struct incident_env *env)
+{
+    env->console_base_url = s->cfg.console_url;
+    env->invoked_by = "cordond";
+}
+
+static void count_new(void)
+{
+    g_inc->created++;
+}
+
+int incidents_start_manual(struct server *s, const struct response_plan *plan, const char *title,
+                           int impact, const char *who, struct inc_entry **out)
+{
+    struct incident_env env;
+    struct incident_effects fx;
+    struct inc_entry *e = entry_new();
+    int rc;
+    *out = NULL;
+    if (!e)
+        return CORDON_ENOMEM;
+    env_of(s, &env);
+    incident_effects_init(&fx);
+    rc = incident_start_manual(&e->inc, plan, title, impact, who, &env, server_now(s),
+                               &incidents_rnd, &fx);
+    if (rc) {
+        incident_effects_free(&fx);
+        entry_free(e);
+        return rc;
+    }
+    entry_add(e);
+    count_new();
+    incidents_incident_effects(s, e, &fx);
+    incident_effects_free(&fx);
+    incidents_save(s, e);
+    log_info("incident started", "incident=%s plan=%s source=manual", e->inc.id, plan->name);
+    *out = e;
+    return 0;
+}
+
+static void on_violation(struct server *s, void *arg, const struct detect_event *ev)
+{
+    const struct response_plan *plan;
+    struct incident_violation v;
+    struct buf scratch;
+    struct incident **known = NULL;
+    struct inc_entry **ents = NULL, *e, *tmp;
+    size_t n = 0, idx = 0, cap = HASH_COUNT(g_inc->all) + 1;
+    struct incident_effects fx;
+    int64_t now = server_now(s);
+    enum incident_route route;
+    (void)arg;
+
+    if (!ev->response_plan)
+        return;
+    plan = incidents_plan(s, ev->response_plan);
+    if (!plan) {
+        log_warn("violation names an unknown response plan", "plan=%s thing=%s",
+                 ev->response_plan, ev->thing);
+        return;
+    }
+    buf_init(&scratch, 64 * 1024);
+    if (incident_violation_from_detect(&v, ev, &scratch)) {
+        buf_free(&scratch);
+        return;
+    }
+    known = calloc(cap, sizeof(*known));
+    ents = calloc(cap, sizeof(*ents));
+    if (!known || !ents)
+        goto out;
+    HASH_ITER(hh, g_inc->all, e, tmp)
+    {
+        if (e->inc.status == INCIDENT_OPEN) {
+            known[n] = &e->inc;
+            ents[n++] = e;
+        }
+    }
+    incident_effects_init(&fx);
+    route = incident_route(plan, &v, known, n, &idx);
+    switch (route) {
+    case INCIDENT_ROUTE_START: {
+        struct incident_env env;
+        env_of(s, &env);
+        e = entry_new();
+        if (!e)
+            break;
+        if (incident_start(&e->inc, plan, &v, &env, now, &incidents_rnd, &fx)) {
+            log_error("cannot start incident", "plan=%s thing=%s", plan->name, v.thing_name);
+            entry_free(e);
+            break;
+        }
+        entry_add(e);
+        count_new();
+        incidents_incident_effects(s, e, &fx);
+        incidents_save(s, e);
+        log_info("incident started", "incident=%s plan=%s thing=%s violation=%s", e->inc.id,
+                 plan->name, v.thing_name, v.violation_id);
+        break;
+    }
+    case INCIDENT_ROUTE_JOIN:
+        e = ents[idx];
+        if (!incident_join(&e->inc, &v, now, &incidents_rnd, &fx)) {
+            incidents_incident_effects(s, e, &fx);
+            incidents_save(s, e);
+            log_info("violation joined incident", "incident=%s thing=%s violation=%s", e->inc.id,
+                     v.thing_name, v.violation_id);
+        }
+        break;
+    case INCIDENT_ROUTE_RECORD:
+        e = ents[idx];
+        if (!incident_record(&e->inc, &v, now, &incidents_rnd))
+            incidents_save(s, e);
+        break;
+    case INCIDENT_ROUTE_DUPLICATE:
+    case INCIDENT_ROUTE_IGNORE:
+        break;
+    }
+    incident_effects_free(&fx);
+out:
+    free(known);
+    free(ents);
+    buf_free(&scratch);
+}
+
+/* ---- timers -------------------------------------------------------------------------------- */
+
+static void on_timer(struct server *s, void *arg, const char *key, const char *payload)
+{
+    struct inc_entry *e = incidents_find(s, payload);
+    struct engagement_effects fx;
+    (void)arg;
+    (void)key;
+    if (!e || !e->has_eng)
+        return;
+    engagement_effects_init(&fx);
+    if (!engagement_tick(&e->eng, &g_inc->book, server_now(s), &incidents_rnd, &fx)) {
+        incidents_engagement_effects(s, e, &fx);
+        incidents_save(s, e);
+    }
+    engagement_effects_free(&fx);
+}
+
+/* ---- the contract with runbooks (incidents.h) ----------------------------------------------- */
+
+json_t *incidents_involved_things(struct server *s, const char *incident_id)
+{
+    struct inc_entry *e = incidents_find(s, incident_id);
+    return e ? incident_involved_things(&e->inc) : NULL;
+}
+
+void incidents_note_runbook(struct server *s, const char *incident_id, const char *execution_id,
+                            const char *step, const char *status, const char *message)
+{
+    struct inc_entry *e = incidents_find(s, incident_id);
+    if (!e)
+        return;
+    incident_note_runbook(&e->inc, execution_id ? execution_id : "", step ? step : "",
+                          status ? status : "", message ? message : "", server_now(s),
+                          &incidents_rnd);
+    incidents_save(s, e);
+}
+
+void incidents_note_quarantine(struct server *s, const char *incident_id, const char *thing,
+                               bool enforced)
+{
+    struct inc_entry *e = incidents_find(s, incident_id);
+    if (!e)
+        return;
+    incident_note_quarantine(&e->inc, thing, enforced, server_now(s), &incidents_rnd);
+    incidents_save(s, e);
+}
+
+void incidents_note_release(struct server *s, const char *incident_id, const char *thing)
+{
+    struct inc_entry *e = incidents_find(s, incident_id);
+    if (!e)
+        return;
+    incident_note_release(&e->inc, thing, server_now(s), &incidents_rnd);
+    incidents_save(s, e);
+}
+
+/*
+ * The broker confirmed (or refused) a control command. Keys look like
+ * ctl:quarantine:THING:… / ctl:release:THING:…: a confirmed quarantine of a
+ * thing involved in an open incident is noted as enforced (the first sets
+ * the time to contain); a release writes a timeline event in the open
+ * incidents of the thing, else in its latest incident.
+ */
+void incidents_on_control_result(struct server *s, const char *command, const char *key, bool ok)
+{
+    struct inc_entry *e, *tmp, *latest = NULL;
+    bool quarantine = !strcmp(command, "quarantine"), any = false;
+    const char *prefix = quarantine ? "ctl:quarantine:" : "ctl:release:";
+    size_t plen = strlen(prefix);
+    int64_t now = server_now(s);
+    if (!g_inc || !ok || (!quarantine && strcmp(command, "release")) || strncmp(key, prefix, plen))
+        return;
+    HASH_ITER(hh, g_inc->all, e, tmp)
+    {
+        json_t *things = incident_involved_things(&e->inc);
+        size_t i;
+        json_t *t;
+        json_array_foreach(things, i, t)
+        {
+            const char *name = json_string_value(t);
+            size_t nl = name ? strlen(name) : 0;
+            if (!name || strncmp(key + plen, name, nl) || key[plen + nl] != ':')
+                continue;
+            if (e->inc.status == INCIDENT_OPEN) {
+                if (quarantine)
+                    incident_note_quarantine(&e->inc, name, true, now, &incidents_rnd);
+                else
+                    incident_note_release(&e->inc, name, now, &incidents_rnd);
+                incidents_save(s, e);
+                any = true;
+            } else if (!quarantine && (!latest || e->inc.created_ms > latest->inc.created_ms)) {
+                latest = e;
+            }
+        }
+        json_decref(things);
+    }
+    if (!any && latest) {
+        json_t *things = incident_involved_things(&latest->inc);
+        size_t i;
+        json_t *t;
+        json_array_foreach(things, i, t)
+        {
+            const char *name = json_string_value(t);
+            if (name && !strncmp(key + plen, name, strlen(name)) &&
+                key[plen + strlen(name)] == ':') {
+                incident_note_release(&latest->inc, name, now, &incidents_rnd);
+                incidents_save(s, latest);
+                break;
+            }
+        }
+        json_decref(things);
+    }
+}
+
+/* ---- config as code -------------------------------------------------------------------------- */
+
+static void plans_clear(struct incidents *g)
+{
+    for (size_t i = 0; i < g->nplans; i++) {
+        response_plan_free(g->plans[i]);
+        free(g->plans[i]);
+    }
+    free(g->plans);
+    g->plans = NULL;
+    g->nplans = 0;
+}
+
+static struct contact *contact_copy(const struct contact *c)
+{
+    struct contact *d = malloc(sizeof(*d));
+    if (d)
+        memcpy(d, c, sizeof(*d)); /* owns no heap memory */
+    return d;
+}
+
+static struct response_plan *plan_copy(const struct response_plan *p)
+{
+    struct response_plan *d = malloc(sizeof(*d));
+    json_t *j = response_plan_to_json(p);
+    struct cordon_diag diag;
+    if (!d || !j) {
+        free(d);
+        json_decref(j);
+        return NULL;
+    }
+    response_plan_init(d);
+    if (response_plan_from_json(d, j, &diag)) {
+        response_plan_free(d);
+        free(d);
+        d = NULL;
+    }
+    json_decref(j);
+    return d;
+}
+
+int incidents_stack_add(struct server *s, struct stack *st)
+{
+    int rc = 0;
+    (void)s;
+    for (size_t i = 0; !rc && i < g_inc->book.n; i++) {
+        const struct contact *c = g_inc->book.items[i];
+        struct contact *d = contact_copy(c);
+        if (!d)
+            return CORDON_ENOMEM;
+        memset(d->channels, 0, 0);
+        for (size_t k = 0; k < d->nchannels; k++)
+            d->channels[k].activation_code[0] = 0;
+        rc = stack_add(st, c->type == CONTACT_ESCALATION ? "escalationPlan" : "contact", d);
+        if (rc)
+            free(d);
+    }
+    for (size_t i = 0; !rc && i < g_inc->nplans; i++) {
+        struct response_plan *d = plan_copy(g_inc->plans[i]);
+        if (!d)
+            return CORDON_ENOMEM;
+        rc = stack_add(st, "responsePlan", d);
+        if (rc) {
+            response_plan_free(d);
+            free(d);
+        }
+    }
+    return rc;
+}
+
+int incidents_stack_apply(struct server *s, const struct stack *want, char *err, size_t errlen)
+{
+    struct contact_book book;
+    struct response_plan **plans = NULL;
+    size_t np = stack_count(want, "responsePlan");
+    struct cordon_diag diag;
+    const char *kinds[2] = { "contact", "escalationPlan" };
+    int rc = 0;
+
+    contact_book_init(&book);
+    cordon_diag_clear(&diag);
+    for (int k = 0; !rc && k < 2; k++) {
+        for (size_t i = 0; !rc && i < stack_count(want, kinds[k]); i++) {
+            const struct contact *c = stack_get(want, kinds[k], i);
+            struct contact *d = contact_copy(c);
+            const struct contact *old = contact_book_find(&g_inc->book, c->alias);
+            if (!d) {
+                rc = CORDON_ENOMEM;
+                break;
+            }
+            /* keep pending activation codes and activations made through the API */
+            for (size_t j = 0; old && j < d->nchannels; j++) {
+                const struct contact_channel *oc = contact_channel_find(old, d->channels[j].name);
+                if (oc && !strcmp(oc->address, d->channels[j].address)) {
+                    memcpy(d->channels[j].activation_code, oc->activation_code,
+                           sizeof(oc->activation_code));
+                    if (oc->activated)
+                        d->channels[j].activated = true;
+                }
+            }
+            rc = contact_book_add(&book, d);
+            if (rc)
+                free(d);
+        }
+    }
+    if (!rc && (rc = contact_book_validate(&book, &diag)))
+        snprintf(err, errlen, "%s", diag.message);
+    if (!rc) {
+        plans = calloc(np ? np : 1, sizeof(*plans));
+        if (!plans)
+            rc = CORDON_ENOMEM;
+    }
+    for (size_t i = 0; !rc && i < np; i++) {
+        plans[i] = plan_copy(stack_get(want, "responsePlan", i));
+        if (!plans[i]) {
+            rc = CORDON_ENOMEM;
+            break;
+        }
+        if ((rc = response_plan_check_contacts(plans[i], &book, &diag)))
+            snprintf(err, errlen, "%s", diag.message);
+    }
+    /* persist: replace every contact and plan document */
+    if (!rc)
+        rc = store_doc_delete_kind(s->store, INCIDENTS_DOC_CONTACT);
+    if (!rc)
+        rc = store_doc_delete_kind(s->store, INCIDENTS_DOC_PLAN);
+    for (size_t i = 0; !rc && i < book.n; i++)
+        rc = incidents_contact_save(s, book.items[i]);
+    for (size_t i = 0; !rc && i < np; i++)
+        rc = put_json(s, INCIDENTS_DOC_PLAN, plans[i]->name, response_plan_to_json(plans[i]));
+    if (rc) {
+        if (!err[0])
+            snprintf(err, errlen, "%s", cordon_strerror(rc));
+        contact_book_free(&book);
+        for (size_t i = 0; plans && i < np; i++) {
+            if (plans[i]) {
+                response_plan_free(plans[i]);
+                free(plans[i]);
+            }
+        }
+        free(plans);
+        return rc;
+    }
+    contact_book_free(&g_inc->book);
+    g_inc->book = book;
+    plans_clear(g_inc);
+    g_inc->plans = plans;
+    g_inc->nplans = np;
+    return 0;
+}
+
+/* ---- load at start ----------------------------------------------------------------------------- */
+
+static int load_contact(void *ctx, const char *kind, const char *name, const char *body)
+{
+    struct contact *c = malloc(sizeof(*c));
+    json_t *j = json_loads(body, 0, NULL);
+    struct cordon_diag diag;
+    (void)ctx;
+    (void)kind;
+    if (c && j) {
+        contact_init(c);
+        if (contact_from_json(c, j, &diag) || contact_book_add(&g_inc->book, c)) {
+            log_warn("stored contact not loaded", "alias=%s", name);
+            free(c);
+        }
+    } else {
+        free(c);
+    }
+    json_decref(j);
+    return 0;
+}
+
+static int load_plan(void *ctx, const char *kind, const char *name, const char *body)
+{
+    struct response_plan *p = malloc(sizeof(*p));
+    struct response_plan **v;
+    json_t *j = json_loads(body, 0, NULL);
+    struct cordon_diag diag;
+    (void)ctx;
+    (void)kind;
+    v = realloc(g_inc->plans, (g_inc->nplans + 1) * sizeof(*v));
+    if (v)
+        g_inc->plans = v;
+    if (p && j && v) {
+        response_plan_init(p);
+        if (response_plan_from_json(p, j, &diag)) {
+            log_warn("stored response plan not loaded", "plan=%s", name);
+            response_plan_free(p);
+            free(p);
+        } else {
+            g_inc->plans[g_inc->nplans++] = p;
+        }
+    } else {
+        free(p);
+    }
+    json_decref(j);
+    return 0;
+}
+
+static int load_incident(void *ctx, const char *kind, const char *name, const char *body)
+{
+    struct inc_entry *e = entry_new();
+    json_t *j = json_loads(body, 0, NULL);
+    struct cordon_diag diag;
+    (void)ctx;
+    (void)kind;
+    if (!e || !j || incident_from_json(&e->inc, j, &diag)) {
+        log_warn("stored incident not loaded", "uuid=%s", name);
+        if (e)
+            entry_free(e);
+    } else {
+        entry_add(e);
+        g_inc->created++;
+        if (e->inc.status == INCIDENT_RESOLVED)
+            g_inc->resolved++;
+    }
+    json_decref(j);
+    return 0;
+}
+
+static int load_engagement(void *ctx, const char *kind, const char *name, const char *body)
+{
+    struct inc_entry *e = NULL;
+    json_t *j = json_loads(body, 0, NULL);
+    struct cordon_diag diag;
+    (void)ctx;
+    (void)kind;
+    HASH_FIND_STR(g_inc->all, name, e);
+    if (e && j) {
+        engagement_free(&e->eng);
+        engagement_init(&e->eng);
+        if (engagement_from_json(&e->eng, j, &diag))
+            log_warn("stored engagement not loaded", "uuid=%s", name);
+        else
+            e->has_eng = true;
+    }
+    json_decref(j);
+    return 0;
+}
+
+/* After a restart: every open engagement catches up (overdue stages fire once). */
+static void recover(struct server *s)
+{
+    struct inc_entry *e, *tmp;
+    HASH_ITER(hh, g_inc->all, e, tmp)
+    {
+        struct engagement_effects fx;
+        if (!e->has_eng || e->inc.status != INCIDENT_OPEN)
+            continue;
+        engagement_effects_init(&fx);
+        if (!engagement_recover(&e->eng, &g_inc->book, server_now(s), &incidents_rnd, &fx) &&
+            fx.n) {
+            incidents_engagement_effects(s, e, &fx);
+            incidents_save(s, e);
+        }
+        engagement_effects_free(&fx);
+    }
+}
+
+int incidents_init(struct server *s)
+{
+    int rc;
+    if (sodium_init() < 0)
+        return CORDON_EINVAL;
+    g_inc = calloc(1, sizeof(*g_inc));
+    if (!g_inc)
+        return CORDON_ENOMEM;
+    contact_book_init(&g_inc->book);
+    store_docs_list(s->store, INCIDENTS_DOC_CONTACT, load_contact, NULL);
+    store_docs_list(s->store, INCIDENTS_DOC_PLAN, load_plan, NULL);
+    store_docs_list(s->store, INCIDENTS_DOC_INCIDENT, load_incident, NULL);
+    store_docs_list(s->store, INCIDENTS_DOC_ENGAGEMENT, load_engagement, NULL);
+    rc = violations_listen(s, on_violation, NULL);
+    if (!rc)
+        rc = timers_kind(s, INCIDENTS_TIMER_KIND, on_timer, NULL);
+    if (!rc)
+        rc = paging_init(s);
+    if (!rc)
+        rc = api_incidents_init(s);
+    if (rc)
+        return rc;
+    recover(s);
+    log_info("incidents loaded", "incidents=%u contacts=%zu plans=%zu",
+             HASH_COUNT(g_inc->all), g_inc->book.n, g_inc->nplans);
+    return 0;
+}
+
+void incidents_free(struct server *s)
+{
+    struct inc_entry *e, *tmp;
+    (void)s;
+    if (!g_inc)
+        return;
+    HASH_ITER(hh, g_inc->all, e, tmp)
+    {
+        HASH_DEL(g_inc->all, e);
+        entry_free(e);
+    }
+    contact_book_free(&g_inc->book);
+    plans_clear(g_inc);
+    free(g_inc);
+    g_inc = NULL;
+}
