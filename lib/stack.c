@@ -23,11 +23,11 @@
  * kind here and drop its key from stack_reserved_keys.
  */
 static const struct stack_kind *const stack_default_kinds[] = {
-    &stack_kind_group,
-    &stack_kind_profile,
-    &contact_stack_kind,
-    &contact_stack_kind_escalation,
-    &response_plan_stack_kind,
+    &stack_kind_group,              /* thingGroups */
+    &stack_kind_profile,            /* securityProfiles */
+    &contact_stack_kind,            /* contacts */
+    &contact_stack_kind_escalation, /* escalationPlans */
+    &response_plan_stack_kind,      /* responsePlans */
 };
 
 /* Keys whose kinds are planned but not implemented yet. */

@@ -69,8 +69,7 @@ static int impact_sort(const void *a, const void *b)
     return -strcmp(tx ? tx : "", ty ? ty : "");
 }
 
-static bool filter_from_query(struct http_req *req, struct http_res *res,
-                              struct incident_filter *f)
+static bool filter_from_query(struct http_req *req, struct http_res *res, struct incident_filter *f)
 {
     const char *v;
     memset(f, 0, sizeof(*f));
@@ -652,10 +651,10 @@ static void incidents_metrics(struct server *s, struct http_req *req, struct htt
     free(v);
     http_json(res, 200,
               json_pack("{s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:I}", "NumberOfCreateIncidents",
-                        (json_int_t)st.created, "NumberOfResolveIncidents",
-                        (json_int_t)st.resolved, "acknowledged", (json_int_t)st.acknowledged,
-                        "contained", (json_int_t)st.contained, "TimeToFirstAcknowledgement",
-                        st.mtta_s, "TimeToResolveIncident", st.mttr_s, "timeToDetect", st.mttd_s,
+                        (json_int_t)st.created, "NumberOfResolveIncidents", (json_int_t)st.resolved,
+                        "acknowledged", (json_int_t)st.acknowledged, "contained",
+                        (json_int_t)st.contained, "TimeToFirstAcknowledgement", st.mtta_s,
+                        "TimeToResolveIncident", st.mttr_s, "timeToDetect", st.mttd_s,
                         "timeToContain", st.mttc_s, "pagesSent", (json_int_t)g->pages_sent));
 }
 
@@ -756,12 +755,13 @@ static void channel_send_activation(struct server *s, struct http_req *req, stru
     if (!rc)
         rc = paging_send_activation(s, c, ch, code);
     if (rc)
-        http_error(res, 502, "not_sent", "activation code not sent: %s (is the transport "
-                                         "configured?)",
+        http_error(res, 502, "not_sent",
+                   "activation code not sent: %s (is the transport "
+                   "configured?)",
                    cordon_strerror(rc));
     else
-        http_json(res, 202, json_pack("{s:s,s:s,s:b}", "contact", c->alias, "channel", ch->name,
-                                      "sent", 1));
+        http_json(res, 202,
+                  json_pack("{s:s,s:s,s:b}", "contact", c->alias, "channel", ch->name, "sent", 1));
 }
 
 static void channel_deactivate(struct server *s, struct http_req *req, struct http_res *res)
@@ -775,17 +775,41 @@ static void channel_deactivate(struct server *s, struct http_req *req, struct ht
     http_json(res, 200, contact_to_json(c, false));
 }
 
+/*
+ * The full id, URL-encoded, arrives decoded ("cordon:incident/PLAN/UUID"),
+ * so it spans three segments: these routes hand the uuid to the handlers.
+ */
+#define ARN_ROUTE(name, fn)                                                                        \
+    static void name(struct server *s, struct http_req *req, struct http_res *res)                 \
+    {                                                                                              \
+        req->params[0] = req->params[1];                                                           \
+        req->nparams = 1;                                                                          \
+        fn(s, req, res);                                                                           \
+    }
+ARN_ROUTE(arn_get, incidents_get)
+ARN_ROUTE(arn_update, incidents_update)
+ARN_ROUTE(arn_resolve, incidents_resolve)
+ARN_ROUTE(arn_note, incidents_note)
+
 int api_incidents_init(struct server *s)
 {
     int rc = 0;
+    rc |= http_route(s, "GET", "/api/v1/incidents/cordon:incident/{plan}/{id}", HTTP_ROLE_VIEWER,
+                     arn_get);
+    rc |= http_route(s, "PATCH", "/api/v1/incidents/cordon:incident/{plan}/{id}",
+                     HTTP_ROLE_RESPONDER, arn_update);
+    rc |= http_route(s, "POST", "/api/v1/incidents/cordon:incident/{plan}/{id}/resolve",
+                     HTTP_ROLE_RESPONDER, arn_resolve);
+    rc |= http_route(s, "POST", "/api/v1/incidents/cordon:incident/{plan}/{id}/notes",
+                     HTTP_ROLE_RESPONDER, arn_note);
     rc |= http_route(s, "GET", "/api/v1/incidents", HTTP_ROLE_VIEWER, incidents_list);
     rc |= http_route(s, "GET", "/api/v1/incidents/metrics", HTTP_ROLE_VIEWER, incidents_metrics);
     rc |= http_route(s, "POST", "/api/v1/incidents", HTTP_ROLE_RESPONDER, incidents_create);
     rc |= http_route(s, "GET", "/api/v1/incidents/{id}", HTTP_ROLE_VIEWER, incidents_get);
     rc |= http_route(s, "PATCH", "/api/v1/incidents/{id}", HTTP_ROLE_RESPONDER, incidents_update);
     rc |= http_route(s, "PUT", "/api/v1/incidents/{id}", HTTP_ROLE_RESPONDER, incidents_update);
-    rc |= http_route(s, "POST", "/api/v1/incidents/{id}/notes", HTTP_ROLE_RESPONDER,
-                     incidents_note);
+    rc |=
+        http_route(s, "POST", "/api/v1/incidents/{id}/notes", HTTP_ROLE_RESPONDER, incidents_note);
     rc |= http_route(s, "POST", "/api/v1/incidents/{id}/resolve", HTTP_ROLE_RESPONDER,
                      incidents_resolve);
     rc |= http_route(s, "POST", "/api/v1/incidents/{id}/ack", HTTP_ROLE_RESPONDER, incidents_ack);

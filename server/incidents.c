@@ -11,6 +11,7 @@
  */
 #include "incidents.h"
 
+#include "analysis.h"
 #include "cordon.h"
 #include "detect.h"
 #include "http.h"
@@ -170,8 +171,8 @@ void incidents_engagement_effects(struct server *s, struct inc_entry *e,
         case ENGAGEMENT_EFFECT_PAGE: {
             json_t *p = json_pack(
                 "{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:s?,s:s?,s:s?,s:s?,s:s?,s:s}", "incident",
-                e->uuid, "pageId", f->page_id, "contact", f->contact, "channel", f->channel,
-                "type", contact_channel_type_name(f->channel_type), "format",
+                e->uuid, "pageId", f->page_id, "contact", f->contact, "channel", f->channel, "type",
+                contact_channel_type_name(f->channel_type), "format",
                 contact_webhook_format_name(f->webhook_format), "stage", f->stage, "attempt",
                 f->attempt, "subject", f->subject, "body", f->body, "shortText", f->short_text,
                 "webhookJson", f->webhook_json, "ackUrl", f->ack_url, "address", f->address);
@@ -259,8 +260,7 @@ void incidents_incident_effects(struct server *s, struct inc_entry *e, struct in
         case INCIDENT_EFFECT_ENGAGE:
             rc = ensure_engagement(s, e);
             if (!rc)
-                rc = engagement_start(&e->eng, f->contact, &g_inc->book, now, &incidents_rnd,
-                                      &efx);
+                rc = engagement_start(&e->eng, f->contact, &g_inc->book, now, &incidents_rnd, &efx);
             if (rc)
                 log_warn("cannot engage contact", "incident=%s contact=%s error=%s", e->inc.id,
                          f->contact, cordon_strerror(rc));
@@ -342,8 +342,8 @@ static void on_violation(struct server *s, void *arg, const struct detect_event 
         return;
     plan = incidents_plan(s, ev->response_plan);
     if (!plan) {
-        log_warn("violation names an unknown response plan", "plan=%s thing=%s",
-                 ev->response_plan, ev->thing);
+        log_warn("violation names an unknown response plan", "plan=%s thing=%s", ev->response_plan,
+                 ev->thing);
         return;
     }
     buf_init(&scratch, 64 * 1024);
@@ -675,7 +675,52 @@ int incidents_stack_apply(struct server *s, const struct stack *want, char *err,
     return 0;
 }
 
-/* ---- load at start ----------------------------------------------------------------------------- */
+/* ---- metrics ----------------------------------------------------------------------------------
+ */
+
+void incidents_metrics_prom(struct server *s, struct buf *out)
+{
+    struct analysis_stats st;
+    struct inc_entry *e, *tmp;
+    struct incident **v;
+    size_t n = 0, open = 0;
+    (void)s;
+    if (!g_inc)
+        return;
+    v = calloc(HASH_COUNT(g_inc->all) + 1, sizeof(*v));
+    if (!v)
+        return;
+    HASH_ITER(hh, g_inc->all, e, tmp)
+    {
+        v[n++] = &e->inc;
+        open += e->inc.status == INCIDENT_OPEN;
+    }
+    analysis_aggregate(v, n, NULL, &st);
+    free(v);
+    buf_adds(out, "# HELP cordon_incidents_created_total Incidents created.\n"
+                  "# TYPE cordon_incidents_created_total counter\n");
+    buf_printf(out, "cordon_incidents_created_total %llu\n", (unsigned long long)g_inc->created);
+    buf_adds(out, "# HELP cordon_incidents_resolved_total Incidents resolved.\n"
+                  "# TYPE cordon_incidents_resolved_total counter\n");
+    buf_printf(out, "cordon_incidents_resolved_total %llu\n", (unsigned long long)g_inc->resolved);
+    buf_adds(out, "# HELP cordon_incidents_open Incidents open now.\n"
+                  "# TYPE cordon_incidents_open gauge\n");
+    buf_printf(out, "cordon_incidents_open %zu\n", open);
+    buf_adds(out, "# HELP cordon_pages_sent_total Pages accepted by their transport.\n"
+                  "# TYPE cordon_pages_sent_total counter\n");
+    buf_printf(out, "cordon_pages_sent_total %llu\n", (unsigned long long)g_inc->pages_sent);
+    buf_printf(out, "cordon_pages_failed_total %llu\n", (unsigned long long)g_inc->pages_failed);
+    buf_printf(out, "cordon_pages_dropped_total %llu\n", (unsigned long long)g_inc->pages_dropped);
+    buf_adds(out, "# HELP cordon_incident_mtta_seconds Mean time to first acknowledgement.\n"
+                  "# TYPE cordon_incident_mtta_seconds gauge\n");
+    buf_printf(out, "cordon_incident_mtta_seconds %.3f\n", st.mtta_s);
+    buf_adds(out, "# HELP cordon_incident_mttr_seconds Mean time to resolve.\n"
+                  "# TYPE cordon_incident_mttr_seconds gauge\n");
+    buf_printf(out, "cordon_incident_mttr_seconds %.3f\n", st.mttr_s);
+}
+
+/* ---- load at start -----------------------------------------------------------------------------
+ */
 
 static int load_contact(void *ctx, const char *kind, const char *name, const char *body)
 {
@@ -807,8 +852,8 @@ int incidents_init(struct server *s)
     if (rc)
         return rc;
     recover(s);
-    log_info("incidents loaded", "incidents=%u contacts=%zu plans=%zu",
-             HASH_COUNT(g_inc->all), g_inc->book.n, g_inc->nplans);
+    log_info("incidents loaded", "incidents=%u contacts=%zu plans=%zu", HASH_COUNT(g_inc->all),
+             g_inc->book.n, g_inc->nplans);
     return 0;
 }
 

@@ -71,6 +71,10 @@ int incidents_stack_apply(struct server *s, const struct stack *want, char *err,
 /* Broker feedback (broker.c): a control command's outcome by its key. */
 void incidents_on_control_result(struct server *s, const char *command, const char *key, bool ok);
 
+/* Incident counters and MTTA/MTTR for GET /metrics (Prometheus text). */
+struct buf;
+void incidents_metrics_prom(struct server *s, struct buf *out);
+
 /* paging.c */
 int paging_init(struct server *s);
 /* Send an activation code to a channel (not through the outbox: best effort). */

@@ -3,6 +3,7 @@
  */
 #include "metrics_prom.h"
 
+#include "incidents_int.h"
 #include "mqtt.h"
 #include "outbox.h"
 #include "server.h"
@@ -73,6 +74,7 @@ int metrics_render(struct server *s, struct buf *out)
     buf_printf(out, "cordon_store_commits_total %llu\n", (unsigned long long)st->commits);
     buf_printf(out, "cordon_store_commit_failures_total %llu\n",
                (unsigned long long)st->commit_failures);
+    incidents_metrics_prom(s, out);
     buf_adds(out, "# HELP cordon_mqtt_connected 1 when connected to the broker.\n"
                   "# TYPE cordon_mqtt_connected gauge\n");
     return buf_printf(out, "cordon_mqtt_connected %d\n", mqtt_connected(s) ? 1 : 0);

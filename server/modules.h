@@ -37,6 +37,7 @@ void runbooks_free(struct server *s);
         { "detection", detection_init, detection_free }, { "ingest", ingest_init, ingest_free },   \
         { "api_registry", api_registry_init, NULL },                                               \
         { "api_violations", api_violations_init, NULL }, { "api_config", api_config_init, NULL },  \
-        { "incidents", incidents_init, incidents_free }, { "runbooks", runbooks_init, runbooks_free },
+        { "incidents", incidents_init, incidents_free },                                           \
+        { "runbooks", runbooks_init, runbooks_free },
 
 #endif

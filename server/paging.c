@@ -247,7 +247,8 @@ static int send_gateway(struct server *s, const char *type, const char *to, cons
         return CORDON_EINVAL;
     if (!*tmpl)
         tmpl = twilio ? (strcmp(type, "VOICE") ? "To={{to}}&From={{from}}&Body={{text}}"
-                                               : "To={{to}}&From={{from}}&Twiml=%3CResponse%3E%3CSay%3E{{text}}%3C%2FSay%3E%3C%2FResponse%3E")
+                                               : "To={{to}}&From={{from}}&Twiml=%3CResponse%3E%"
+                                                 "3CSay%3E{{text}}%3C%2FSay%3E%3C%2FResponse%3E")
                       : "{\"type\":\"{{type}}\",\"to\":\"{{to}}\",\"from\":\"{{from}}\",\"text\":"
                         "\"{{text}}\"}";
     if (!*ctype)
