@@ -187,6 +187,18 @@ int cmd_config_plan(struct cli *c, int argc, char **argv);
 int cmd_config_apply(struct cli *c, int argc, char **argv);
 int cmd_config_export(struct cli *c, int argc, char **argv);
 
+int cmd_incidents_list(struct cli *c, int argc, char **argv);
+int cmd_incidents_get(struct cli *c, int argc, char **argv);
+int cmd_incidents_update(struct cli *c, int argc, char **argv);
+int cmd_incidents_note(struct cli *c, int argc, char **argv);
+int cmd_incidents_resolve(struct cli *c, int argc, char **argv);
+int cmd_ack(struct cli *c, int argc, char **argv);
+int cmd_analysis_create(struct cli *c, int argc, char **argv);
+int cmd_analysis_get(struct cli *c, int argc, char **argv);
+int cmd_contacts_list(struct cli *c, int argc, char **argv);
+int cmd_contacts_get(struct cli *c, int argc, char **argv);
+int cmd_contacts_activate(struct cli *c, int argc, char **argv);
+
 int cmd_health(struct cli *c, int argc, char **argv);
 
 #endif

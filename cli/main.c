@@ -311,6 +311,74 @@ static const char u_health[] =
     "token. Exit status 0 when healthy, 1 when the server answers with an\n"
     "error, 3 when it cannot be reached.\n" GLOBAL_HINT;
 
+static const char u_incidents_list[] =
+    "Usage: cordon incidents list [--status OPEN|RESOLVED] [--impact N[,N]] [--plan NAME]\n"
+    "                             [--since TIME] [--until TIME]\n"
+    "\n"
+    "List incidents, newest first. TIME is epoch milliseconds or ISO 8601\n"
+    "(2026-11-28T06:00:00Z). Values of one filter are ORed (--impact 1,2).\n" GLOBAL_HINT;
+
+static const char u_incidents_get[] =
+    "Usage: cordon incidents get ID\n"
+    "\n"
+    "Show an incident: fields, related items and timeline. ID is the uuid at the\n"
+    "end of the incident id (cordon:incident/PLAN/UUID) or the full id.\n" GLOBAL_HINT;
+
+static const char u_incidents_update[] =
+    "Usage: cordon incidents update ID [--title T] [--summary S] [--impact 1-5]\n"
+    "                               [--status OPEN|RESOLVED]\n"
+    "\n"
+    "Change an incident; each change is written to its timeline.\n" GLOBAL_HINT;
+
+static const char u_incidents_note[] =
+    "Usage: cordon incidents note ID TEXT\n"
+    "\n"
+    "Add a note to the incident's timeline.\n" GLOBAL_HINT;
+
+static const char u_incidents_resolve[] =
+    "Usage: cordon incidents resolve ID\n"
+    "\n"
+    "Resolve an incident: every engagement stops; MTTR is recorded.\n" GLOBAL_HINT;
+
+static const char u_ack[] =
+    "Usage: cordon ack CODE [--incident ID] [--note TEXT]\n"
+    "\n"
+    "Acknowledge a page with the accept code it carries. An essential\n"
+    "acknowledgement stops every further page of the incident. When the code\n"
+    "matches pages of two open incidents, name the incident with --incident.\n"
+    "\n"
+    "Example:\n"
+    "  cordon ack 40392217\n" GLOBAL_HINT;
+
+static const char u_analysis_create[] =
+    "Usage: cordon analysis create INCIDENT [--markdown]\n"
+    "\n"
+    "Create the post-incident analysis of a resolved incident: overview, measured\n"
+    "durations (time to detect, acknowledge, contain, resolve), timeline,\n"
+    "questions, action items, checklist. --markdown prints it as Markdown.\n" GLOBAL_HINT;
+
+static const char u_analysis_get[] =
+    "Usage: cordon analysis get INCIDENT [--markdown]\n"
+    "\n"
+    "Print the post-incident analysis as Markdown (--json for the JSON form).\n" GLOBAL_HINT;
+
+static const char u_contacts_list[] =
+    "Usage: cordon contacts list\n"
+    "\n"
+    "List contacts and escalation plans with their channels and activation.\n" GLOBAL_HINT;
+
+static const char u_contacts_get[] =
+    "Usage: cordon contacts get ALIAS\n"
+    "\n"
+    "Show a contact (JSON).\n" GLOBAL_HINT;
+
+static const char u_contacts_activate[] =
+    "Usage: cordon contacts activate ALIAS CHANNEL CODE\n"
+    "\n"
+    "Activate a channel with the code it received (POST\n"
+    "/api/v1/contacts/ALIAS/channels/CHANNEL/send-activation sends one). A channel\n"
+    "is never paged before activation.\n" GLOBAL_HINT;
+
 /*
  * The command table. Two-word names ("things list") are grouped under
  * their first word in help. Later helpers add incidents, ack, runbooks,
@@ -352,6 +420,20 @@ static const struct cli_command commands[] = {
     { "executions list", cmd_executions_list, "list executions", u_executions_list },
     { "executions signal", cmd_executions_signal, "send Resume/Approve/Reject/... to an execution",
       u_executions_signal },
+    { "incidents list", cmd_incidents_list, "list incidents (filters)", u_incidents_list },
+    { "incidents get", cmd_incidents_get, "show an incident and its timeline", u_incidents_get },
+    { "incidents update", cmd_incidents_update, "change title, summary, impact or status",
+      u_incidents_update },
+    { "incidents note", cmd_incidents_note, "add a note to the timeline", u_incidents_note },
+    { "incidents resolve", cmd_incidents_resolve, "resolve an incident", u_incidents_resolve },
+    { "ack", cmd_ack, "acknowledge a page by its accept code", u_ack },
+    { "analysis create", cmd_analysis_create, "create the post-incident analysis",
+      u_analysis_create },
+    { "analysis get", cmd_analysis_get, "print the post-incident analysis", u_analysis_get },
+    { "contacts list", cmd_contacts_list, "list contacts and channels", u_contacts_list },
+    { "contacts get", cmd_contacts_get, "show a contact", u_contacts_get },
+    { "contacts activate", cmd_contacts_activate, "activate a channel with its code",
+      u_contacts_activate },
     { "health", cmd_health, "check that the server answers", u_health },
 };
 

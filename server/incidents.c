@@ -143,6 +143,10 @@ static void ack_template(struct server *s, char *out, size_t n)
 {
     const char *base = s->cfg.ack_base_url[0] ? s->cfg.ack_base_url : s->cfg.console_url;
     size_t len = strlen(base);
+    if (strstr(base, "{{token}}")) { /* a whole template */
+        snprintf(out, n, "%s", base);
+        return;
+    }
     while (len && base[len - 1] == '/')
         len--;
     snprintf(out, n, "%.*s/ack/{{token}}", (int)len, base);
