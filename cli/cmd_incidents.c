@@ -92,7 +92,8 @@ static void show_list(json_t *root)
     json_array_foreach(arr, k, i)
     {
         char imp[16];
-        snprintf(imp, sizeof(imp), "%lld", (long long)json_integer_value(json_object_get(i, "impact")));
+        snprintf(imp, sizeof(imp), "%lld",
+                 (long long)json_integer_value(json_object_get(i, "impact")));
         table_row(&t, js(i, "id"), js(i, "status"), imp, js(i, "responsePlan"),
                   js(i, "creationTime"), js(i, "title"));
     }

@@ -330,10 +330,9 @@ static const char u_incidents_update[] =
     "\n"
     "Change an incident; each change is written to its timeline.\n" GLOBAL_HINT;
 
-static const char u_incidents_note[] =
-    "Usage: cordon incidents note ID TEXT\n"
-    "\n"
-    "Add a note to the incident's timeline.\n" GLOBAL_HINT;
+static const char u_incidents_note[] = "Usage: cordon incidents note ID TEXT\n"
+                                       "\n"
+                                       "Add a note to the incident's timeline.\n" GLOBAL_HINT;
 
 static const char u_incidents_resolve[] =
     "Usage: cordon incidents resolve ID\n"
@@ -367,10 +366,9 @@ static const char u_contacts_list[] =
     "\n"
     "List contacts and escalation plans with their channels and activation.\n" GLOBAL_HINT;
 
-static const char u_contacts_get[] =
-    "Usage: cordon contacts get ALIAS\n"
-    "\n"
-    "Show a contact (JSON).\n" GLOBAL_HINT;
+static const char u_contacts_get[] = "Usage: cordon contacts get ALIAS\n"
+                                     "\n"
+                                     "Show a contact (JSON).\n" GLOBAL_HINT;
 
 static const char u_contacts_activate[] =
     "Usage: cordon contacts activate ALIAS CHANNEL CODE\n"
