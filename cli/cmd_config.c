@@ -6,13 +6,100 @@
  * applies the plan (docs/config.md, docs/api.md).
  */
 #include "cli.h"
+#include "runbook_stack.h"
 #include "stack.h"
+
+#include <libfyaml.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/*
+ * `runbooks:` items may say `file: PATH` (relative to the stack file): read
+ * it here and send it as `content` (the server never reads client files).
+ * Rewrites text only when some item has `file:`. 0 or an exit code.
+ */
+static int resolve_runbook_files(const char *file, struct buf *text)
+{
+    struct fy_document *fyd;
+    struct fy_node *root, *list, *item;
+    void *it = NULL;
+    char dir[4096] = ".";
+    int changed = 0, rc = 0;
+
+    struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET };
+    if (!text->len)
+        return 0;
+    fyd = fy_document_build_from_string(&cfg, text->ptr, text->len);
+    if (!fyd)
+        return 0; /* stack_parse reports the syntax error with its position */
+    root = fy_document_root(fyd);
+    list = root && fy_node_get_type(root) == FYNT_MAPPING
+               ? fy_node_mapping_lookup_by_string(root, "runbooks", FY_NT)
+               : NULL;
+    if (strcmp(file, "-")) {
+        const char *slash = strrchr(file, '/');
+        if (slash)
+            snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file), file);
+    }
+    while (list && fy_node_get_type(list) == FYNT_SEQUENCE &&
+           (item = fy_node_sequence_iterate(list, &it))) {
+        struct fy_node *fn;
+        const char *rel;
+        size_t rlen;
+        char path[8192];
+        struct buf doc;
+        if (fy_node_get_type(item) != FYNT_MAPPING)
+            continue;
+        fn = fy_node_mapping_lookup_by_string(item, "file", FY_NT);
+        if (!fn || fy_node_get_type(fn) != FYNT_SCALAR)
+            continue;
+        rel = fy_node_get_scalar(fn, &rlen);
+        if (rlen && rel[0] == '/')
+            snprintf(path, sizeof(path), "%.*s", (int)rlen, rel);
+        else
+            snprintf(path, sizeof(path), "%s/%.*s", dir, (int)rlen, rel);
+        buf_init(&doc, CLI_FILE_MAX);
+        if (cli_read_file(path, &doc)) {
+            buf_free(&doc);
+            rc = CLI_EXIT_ERROR;
+            break;
+        }
+        {
+            struct fy_node *k = fy_node_create_scalar_copy(fyd, "content", 7);
+            struct fy_node *v = stack_runbook_content_node(fyd, doc.ptr ? doc.ptr : "", doc.len);
+            struct fy_node *old =
+                fy_node_mapping_remove_by_key(item, fy_node_create_scalar_copy(fyd, "file", 4));
+            fy_node_free(old);
+            if (!k || !v || fy_node_mapping_append(item, k, v)) {
+                buf_free(&doc);
+                rc = CLI_EXIT_ERROR;
+                break;
+            }
+        }
+        buf_free(&doc);
+        changed = 1;
+    }
+    if (!rc && changed) {
+        char *out =
+            fy_emit_document_to_string(fyd, FYECF_MODE_BLOCK | FYECF_INDENT_2 | FYECF_WIDTH_INF);
+        if (!out) {
+            rc = CLI_EXIT_ERROR;
+        } else {
+            buf_reset(text);
+            if (buf_add(text, out, strlen(out)))
+                rc = CLI_EXIT_ERROR;
+            free(out);
+        }
+        if (rc)
+            out_error("%s: cannot inline the runbook files", file);
+    }
+    fy_document_destroy(fyd);
+    return rc;
+}
 
 /* Read and check a stack file; 0 or an exit code (message printed). */
 static int stack_load(struct cli *c, const char *file, struct buf *text)
@@ -25,6 +112,8 @@ static int stack_load(struct cli *c, const char *file, struct buf *text)
     buf_init(text, CLI_FILE_MAX);
     if (cli_read_file(file, text))
         return CLI_EXIT_ERROR;
+    if ((rc = resolve_runbook_files(file, text)))
+        return rc;
     stack_init(&s);
     rc = stack_parse(&s, text->ptr ? text->ptr : "", text->len, strcmp(file, "-") ? file : "stdin",
                      &d);

@@ -7,6 +7,7 @@
 #include "contact.h"
 #include "profile.h"
 #include "response_plan.h"
+#include "runbook_stack.h"
 
 #include <libfyaml.h>
 #include <stdarg.h>
@@ -28,11 +29,12 @@ static const struct stack_kind *const stack_default_kinds[] = {
     &contact_stack_kind,            /* contacts */
     &contact_stack_kind_escalation, /* escalationPlans */
     &response_plan_stack_kind,      /* responsePlans */
+    &stack_kind_runbook,            /* runbooks */
 };
 
-/* Keys whose kinds are planned but not implemented yet. */
+/* Keys whose kinds are planned but not implemented yet ("" = none left). */
 static const char *const stack_reserved_keys[] = {
-    "runbooks",
+    "",
 };
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -1201,7 +1203,7 @@ int stack_parse(struct stack *s, const char *text, size_t len, const char *file,
                 ki = (int)i;
         if (ki < 0) {
             for (r = 0; r < ARRAY_LEN(stack_reserved_keys); r++)
-                if (!strcmp(stack_reserved_keys[r], key))
+                if (stack_reserved_keys[r][0] && !strcmp(stack_reserved_keys[r], key))
                     break;
             if (r < ARRAY_LEN(stack_reserved_keys)) {
                 stack_node_error(diag, kn, file, "Unsupported",

@@ -13,6 +13,8 @@
 #include "log.h"
 #include "modules.h"
 #include "registry.h"
+#include "runbook_stack.h"
+#include "runbooks.h"
 #include "server.h"
 #include "stack.h"
 
@@ -21,6 +23,15 @@
 #include <string.h>
 
 /* ---- the running configuration as a stack ---------------------------------------------- */
+
+static int add_runbook(void *ctx, const char *name, const char *content)
+{
+    struct stack_runbook *r = stack_runbook_new(name, content, strlen(content));
+    int rc = r ? stack_add(ctx, "runbook", r) : CORDON_ENOMEM;
+    if (rc)
+        stack_runbook_free(r);
+    return rc;
+}
 
 /* Build the running stack. Profiles are deep copies (re-parsed from their YAML). */
 static int running_stack(struct server *s, struct stack *st, bool with_profiles)
@@ -83,6 +94,8 @@ static int running_stack(struct server *s, struct stack *st, bool with_profiles)
     }
     if (!rc)
         rc = incidents_stack_add(s, st);
+    if (!rc)
+        rc = runbooks_each_latest(s, add_runbook, st);
     return rc;
 }
 
@@ -170,6 +183,26 @@ static int apply_groups(struct server *s, const struct stack_changes *ch)
     return rc;
 }
 
+/* Apply the runbook changes of ch (documents get a new version; deletes hide them). */
+static int apply_runbooks(struct server *s, const struct stack_changes *ch)
+{
+    int rc = 0;
+    for (size_t i = 0; !rc && i < ch->len; i++) {
+        const struct stack_change *c = &ch->items[i];
+        const struct stack_runbook *r = c->desired;
+        struct cordon_diag d;
+        int version;
+        bool created;
+        if (c->kind != &stack_kind_runbook)
+            continue;
+        if (c->action == STACK_DELETE)
+            rc = runbooks_delete_document(s, c->name);
+        else
+            rc = runbooks_put_document(s, c->name, r->content, r->len, &version, &created, &d);
+    }
+    return rc;
+}
+
 static void config_apply(struct server *s, struct http_req *req, struct http_res *res)
 {
     struct stack cur, want;
@@ -203,6 +236,8 @@ static void config_apply(struct server *s, struct http_req *req, struct http_res
     rc = store_begin(s->store);
     if (!rc)
         rc = apply_groups(s, &ch);
+    if (!rc)
+        rc = apply_runbooks(s, &ch);
     if (!rc && profiles_changed) {
         /* move the desired profiles out of the stack into a set */
         size_t n = stack_count(&want, "securityProfile");

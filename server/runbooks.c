@@ -163,8 +163,12 @@ static json_t *version_get(struct server *s, const char *name, int version)
         json_t *d = doc_get(s, "runbook", name);
         if (!d)
             return NULL;
-        version = (int)json_integer_value(json_object_get(d, "latest"));
+        version = json_is_true(json_object_get(d, "deleted"))
+                      ? 0
+                      : (int)json_integer_value(json_object_get(d, "latest"));
         json_decref(d);
+        if (!version)
+            return NULL;
     }
     snprintf(key, sizeof(key), "%s/%d", name, version);
     return doc_get(s, "runbook-version", key);
@@ -202,8 +206,6 @@ static bool name_ok(const char *n)
  * with diag (CORDON_EINVAL / CORDON_EUNSUPPORTED / CORDON_ETOOBIG).
  */
 int runbooks_put_document(struct server *s, const char *name, const char *text, size_t len,
-                          int *version, bool *created, struct cordon_diag *diag);
-int runbooks_put_document(struct server *s, const char *name, const char *text, size_t len,
                           int *version, bool *created, struct cordon_diag *diag)
 {
     struct runbook_doc *doc = NULL;
@@ -228,7 +230,8 @@ int runbooks_put_document(struct server *s, const char *name, const char *text, 
         latest = version_get(s, name, n);
     if (latest) {
         const char *old = json_string_value(json_object_get(latest, "content"));
-        if (old && strlen(old) == len && memcmp(old, text, len) == 0) {
+        if (old && strlen(old) == len && memcmp(old, text, len) == 0 &&
+            !json_is_true(json_object_get(meta, "deleted"))) {
             *version = n;
             json_decref(latest);
             json_decref(meta);
@@ -260,6 +263,7 @@ int runbooks_put_document(struct server *s, const char *name, const char *text, 
     }
     json_decref(ver);
     json_object_set_new(meta, "latest", json_integer(n));
+    json_object_del(meta, "deleted");
     json_array_append_new(
         json_object_get(meta, "versions"),
         json_pack("{s:i, s:I}", "version", n, "createdAt", (json_int_t)server_now(s)));
@@ -272,6 +276,50 @@ int runbooks_put_document(struct server *s, const char *name, const char *text, 
         log_info("runbook stored", "name=%s version=%d", name, n);
     }
     return rc;
+}
+
+int runbooks_delete_document(struct server *s, const char *name)
+{
+    json_t *meta = doc_get(s, "runbook", name);
+    int rc;
+    if (!meta)
+        return CORDON_ENOTFOUND;
+    json_object_set_new(meta, "deleted", json_true());
+    rc = doc_put(s, "runbook", name, meta);
+    json_decref(meta);
+    if (!rc)
+        log_info("runbook deleted", "name=%s", name);
+    return rc;
+}
+
+struct each_ctx {
+    struct server *s;
+    int (*fn)(void *ctx, const char *name, const char *content);
+    void *ctx;
+    int rc;
+};
+
+static int each_cb(void *ctx, const char *kind, const char *name, const char *body)
+{
+    struct each_ctx *c = ctx;
+    json_t *meta = json_loads(body, 0, NULL), *ver;
+    (void)kind;
+    if (meta && !json_is_true(json_object_get(meta, "deleted")) && !c->rc) {
+        ver = version_get(c->s, name, (int)json_integer_value(json_object_get(meta, "latest")));
+        if (ver && json_string_value(json_object_get(ver, "content")))
+            c->rc = c->fn(c->ctx, name, json_string_value(json_object_get(ver, "content")));
+        json_decref(ver);
+    }
+    json_decref(meta);
+    return 0;
+}
+
+int runbooks_each_latest(struct server *s,
+                         int (*fn)(void *ctx, const char *name, const char *content), void *ctx)
+{
+    struct each_ctx c = { s, fn, ctx, 0 };
+    int rc = store_docs_list(s->store, "runbook", each_cb, &c);
+    return rc ? rc : c.rc;
 }
 
 /* ---- executions in memory --------------------------------------------------------------- */
@@ -1274,7 +1322,9 @@ static int list_docs_cb(void *ctx, const char *kind, const char *name, const cha
     json_t *j = json_loads(body, 0, NULL);
     (void)kind;
     (void)name;
-    if (j) {
+    if (j && json_is_true(json_object_get(j, "deleted"))) {
+        json_decref(j);
+    } else if (j) {
         json_object_del(j, "versions");
         json_array_append_new(ctx, j);
     }
@@ -1293,6 +1343,10 @@ static void api_get(struct server *s, struct http_req *req, struct http_res *res
 {
     const char *v = http_query(req, "version");
     json_t *meta = doc_get(s, "runbook", req->params[0]), *ver;
+    if (meta && json_is_true(json_object_get(meta, "deleted")) && !v) {
+        json_decref(meta);
+        meta = NULL;
+    }
     if (!meta) {
         http_error(res, 404, "not_found", "no runbook %s", req->params[0]);
         return;

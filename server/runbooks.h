@@ -11,6 +11,7 @@
 #include "cordon.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct server;
@@ -32,5 +33,21 @@ void runbooks_free(struct server *s);
 int runbooks_start(struct server *s, const char *name, const char *version, const json_t *params,
                    const char *incident_id, char *exec_id, size_t exec_id_len,
                    struct cordon_diag *diag);
+
+/*
+ * Store `text` as a new version of document `name` unless it equals the
+ * latest version (then *created = false). Validated first: CORDON_EINVAL /
+ * CORDON_EUNSUPPORTED / CORDON_ETOOBIG with diag ("NAME:LINE:COLUMN: …").
+ * Writes join the turn's (or the caller's) transaction.
+ */
+int runbooks_put_document(struct server *s, const char *name, const char *text, size_t len,
+                          int *version, bool *created, struct cordon_diag *diag);
+
+/* Hide document `name` from lists and new executions (versions stay for running ones). */
+int runbooks_delete_document(struct server *s, const char *name);
+
+/* Call fn(ctx, name, latest content) for every document not deleted. */
+int runbooks_each_latest(struct server *s,
+                         int (*fn)(void *ctx, const char *name, const char *content), void *ctx);
 
 #endif

@@ -334,6 +334,48 @@ class T(h.Test):
         self.wait_status(x2, "Success")
         assert open(f2).read() == "before\nafter\n", open(f2).read()
 
+    def test_6_stack_kind(self):
+        """Config as code: `runbooks:` items with `file:` (read by the CLI) or
+        inline `content`; export then plan shows no change."""
+        self.setup()
+        os.makedirs(os.path.join(self.tmp.path, "cfg", "runbooks"))
+        with open(os.path.join(self.tmp.path, "cfg", "runbooks", "dev.yaml"), "w") as f:
+            f.write(open(EXAMPLE).read())
+        stack = os.path.join(self.tmp.path, "cfg", "stack.yaml")
+        with open(stack, "w") as f:
+            f.write("thingGroups:\n  - name: plant-a\nrunbooks:\n"
+                    "  - name: device-incident\n    file: runbooks/dev.yaml\n"
+                    "  - name: nap\n    content: |\n"
+                    + "".join("      " + l + "\n" for l in SLEEP.splitlines()))
+        out, _ = self.cli("plan", "-f", stack, "--json")
+        plan = json.loads(out)
+        kinds = sorted((c["kind"], c["name"]) for c in plan["changes"])
+        assert ("runbook", "device-incident") in kinds and ("runbook", "nap") in kinds, plan
+        self.cli("apply", "-f", stack, "--yes")
+        v = self.api.ok("GET", "/api/v1/runbooks/device-incident")
+        assert v["content"] == open(EXAMPLE).read() and v["version"] == 1, v
+        out, _ = self.cli("export")
+        exported = os.path.join(self.tmp.path, "exported.yaml")
+        with open(exported, "w") as f:
+            f.write(out)
+        out, _ = self.cli("plan", "-f", exported, "--json")
+        assert json.loads(out)["changes"] == [], out
+        # an invalid document inside a stack is refused with its position
+        with open(stack, "a") as f:
+            f.write("  - name: bad\n    content: |\n"
+                    + "".join("      " + l + "\n" for l in BAD.splitlines()))
+        _, err = self.cli("plan", "-f", stack, expect=1)
+        assert "aws:runInstances" in err, err
+        # removing a runbook from the stack hides it; its versions stay for executions
+        with open(stack, "w") as f:
+            f.write("thingGroups:\n  - name: plant-a\nrunbooks:\n"
+                    "  - name: device-incident\n    file: runbooks/dev.yaml\n")
+        self.cli("apply", "-f", stack, "--yes")
+        st, _ = self.api.call("GET", "/api/v1/runbooks/nap")
+        assert st == 404
+        assert [r["name"] for r in self.api.ok("GET", "/api/v1/runbooks")["runbooks"]] == \
+            ["device-incident"]
+
 
 if __name__ == "__main__":
     T().main()
