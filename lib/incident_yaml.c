@@ -3,6 +3,7 @@
  * block YAML writer, for the contact and response-plan loaders.
  */
 #include "incident_yaml.h"
+#include "utf8.h"
 
 #include "stack.h"
 
@@ -135,50 +136,6 @@ static void parse_err_out(struct fy_diag *d, void *user, const char *buf, size_t
     }
 }
 
-/*
- * Offset of the first byte that is not well-formed UTF-8 (or is NUL), or
- * len when the text is clean. Checked before libfyaml sees the input: its
- * 0.7.12 scanner can loop on invalid bytes inside a directive.
- */
-static size_t utf8_bad_offset(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n, k;
-        uint32_t cp;
-        if (c == 0)
-            return i;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return i;
-        }
-        for (k = 1; k <= n; k++) {
-            if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return i;
-        i += n + 1;
-    }
-    return len;
-}
-
 int incident_yaml_parse(const char *text, size_t len, const char *file, struct fy_document **out,
                         struct cordon_diag *diag)
 {
@@ -198,18 +155,10 @@ int incident_yaml_parse(const char *text, size_t len, const char *file, struct f
                         file ? file : "<input>", len, INCIDENT_YAML_MAX_BYTES);
         return CORDON_ETOOBIG;
     }
-    bad = utf8_bad_offset((const unsigned char *)text, len);
-    if (bad < len) {
-        int line = 1, col = 1;
-        size_t i;
-        for (i = 0; i < bad; i++) {
-            if (text[i] == '\n') {
-                line++;
-                col = 1;
-            } else if (((unsigned char)text[i] & 0xc0) != 0x80) {
-                col++;
-            }
-        }
+    /* libfyaml 0.7.12 can loop on invalid UTF-8: check it first */
+    if (utf8_check(text, len, &bad)) {
+        int line, col;
+        utf8_line_char_column(text, bad, &line, &col);
         cordon_diag_set(diag, "InvalidEncoding", bad, line, col,
                         "%s:%d:%d: invalid UTF-8 or NUL byte; expected UTF-8 text",
                         file ? file : "<input>", line, col);

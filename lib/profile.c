@@ -1,4 +1,5 @@
 #include "profile.h"
+#include "utf8.h"
 
 #include <libfyaml.h>
 
@@ -1204,63 +1205,6 @@ static int set_add_node(struct pctx *c, struct profile_set *set, struct fy_node 
     return 0;
 }
 
-/*
- * Check that text is UTF-8 without NUL bytes: libfyaml 0.7.12 accepts
- * invalid UTF-8 and loops forever on some of it. Returns 0, or -1 with the
- * 1-based line and column of the bad byte.
- */
-static int utf8_check(const unsigned char *t, size_t len, int *line, int *column)
-{
-    size_t i = 0, line_start = 0;
-    int ln = 1;
-
-    while (i < len) {
-        unsigned char c = t[i];
-        size_t n;
-        uint32_t cp;
-
-        if (c == '\n') {
-            ln++;
-            line_start = ++i;
-            continue;
-        }
-        if (c == 0)
-            goto bad;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            goto bad;
-        }
-        if (len - i - 1 < n)
-            goto bad;
-        for (size_t k = 1; k <= n; k++) {
-            if ((t[i + k] & 0xc0) != 0x80)
-                goto bad;
-            cp = (cp << 6) | (t[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            goto bad;
-        i += n + 1;
-    }
-    return 0;
-bad:
-    *line = ln;
-    *column = (int)(i - line_start) + 1;
-    return -1;
-}
-
 int profile_set_parse(struct profile_set *set, const char *file, const char *buf, size_t len,
                       const struct metric_catalog *cat, struct cordon_diag *diag)
 {
@@ -1282,7 +1226,10 @@ int profile_set_parse(struct profile_set *set, const char *file, const char *buf
     }
     {
         int line, col;
-        if (utf8_check((const unsigned char *)buf, len, &line, &col)) {
+        size_t bad;
+        /* libfyaml 0.7.12 can loop on invalid UTF-8; jansson rejects it */
+        if (utf8_check(buf, len, &bad)) {
+            utf8_line_column(buf, bad, &line, &col);
             cordon_diag_set(diag, CODE_YAML, 0, line, col,
                             "%s:%d:%d: not UTF-8 text (or a NUL byte)", c.file, line, col);
             return CORDON_EINVAL;

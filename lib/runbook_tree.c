@@ -1,4 +1,5 @@
 #include "runbook_tree.h"
+#include "utf8.h"
 
 #include <libfyaml.h>
 #include <stdarg.h>
@@ -60,19 +61,7 @@ void runbook_tree_free(struct runbook_tree *tree)
 
 void runbook_tree_linecol(const struct runbook_tree *tree, size_t pos, int *line, int *column)
 {
-    int l = 1, c = 1;
-    size_t i;
-
-    for (i = 0; i < pos && i < tree->src_len; i++) {
-        if (tree->src[i] == '\n') {
-            l++;
-            c = 1;
-        } else {
-            c++;
-        }
-    }
-    *line = l;
-    *column = c;
+    utf8_line_column(tree->src, pos < tree->src_len ? pos : tree->src_len, line, column);
 }
 
 struct runbook_tree_node *runbook_tree_get(const struct runbook_tree_node *map, const char *key)
@@ -456,50 +445,6 @@ static int on_event(struct parse_ctx *c, struct fy_event *e, int *docs)
     }
 }
 
-/*
- * Offset of the first byte that is not valid UTF-8 (or is NUL), or len.
- * Checked before libfyaml sees the input: documents are UTF-8 text, and
- * libfyaml 0.7.12 can loop forever on some invalid sequences.
- */
-static size_t utf8_invalid_at(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n, k;
-        unsigned cp;
-        if (c == 0)
-            return i;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return i;
-        }
-        for (k = 1; k <= n; k++) {
-            if (i + k >= len || (s[i + k] & 0xc0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return i;
-        i += n + 1;
-    }
-    return len;
-}
-
 int runbook_tree_parse(struct runbook_tree *tree, const char *src, size_t len, const char *file,
                        bool json, int max_depth, size_t max_nodes, struct cordon_diag *diag)
 {
@@ -526,8 +471,9 @@ int runbook_tree_parse(struct runbook_tree *tree, const char *src, size_t len, c
         return CORDON_ENOMEM;
 
     {
-        size_t bad = utf8_invalid_at((const unsigned char *)src, len);
-        if (bad < len) {
+        size_t bad;
+        /* libfyaml 0.7.12 can loop forever on some invalid UTF-8 */
+        if (utf8_check(src, len, &bad)) {
             int line, col;
             runbook_tree_linecol(tree, bad, &line, &col);
             tree_err(tree, diag, "InvalidEncoding", line, col,

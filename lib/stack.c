@@ -3,6 +3,7 @@
  * See stack.h for the contract and docs/config.md for the format.
  */
 #include "stack.h"
+#include "utf8.h"
 
 #include "contact.h"
 #include "profile.h"
@@ -921,63 +922,6 @@ static int add_implicit_quarantined(struct stack *s)
     return rc;
 }
 
-/*
- * Check that text is UTF-8 without NUL bytes. libfyaml 0.7.12 accepts
- * invalid UTF-8 (and loops forever on some of it inside a directive), and
- * jansson rejects it, so a stack is validated before it reaches either.
- * Returns 0, or -1 with the 1-based line and column of the bad byte.
- */
-static int utf8_check(const unsigned char *t, size_t len, int *line, int *column)
-{
-    size_t i = 0, line_start = 0;
-    int ln = 1;
-
-    while (i < len) {
-        unsigned char c = t[i];
-        size_t n, k;
-        unsigned int cp;
-
-        if (c == '\n') {
-            ln++;
-            line_start = ++i;
-            continue;
-        }
-        if (c == 0)
-            goto bad;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            goto bad;
-        }
-        for (k = 1; k <= n; k++) {
-            if (i + k >= len || (t[i + k] & 0xc0) != 0x80)
-                goto bad;
-            cp = (cp << 6) | (t[i + k] & 0x3f);
-        }
-        /* overlong, surrogate or beyond U+10FFFF */
-        if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            goto bad;
-        i += n + 1;
-    }
-    return 0;
-bad:
-    *line = ln;
-    *column = (int)(i - line_start) + 1;
-    return -1;
-}
-
 static void known_keys(const struct stack *s, char *out, size_t size)
 {
     size_t k, used = 0;
@@ -1108,7 +1052,10 @@ int stack_parse(struct stack *s, const char *text, size_t len, const char *file,
         text = "";
     {
         int line, column;
-        if (utf8_check((const unsigned char *)text, len, &line, &column)) {
+        size_t bad;
+        /* libfyaml 0.7.12 can loop on invalid UTF-8; jansson rejects it */
+        if (utf8_check(text, len, &bad)) {
+            utf8_line_column(text, bad, &line, &column);
             cordon_diag_set(diag, "InvalidEncoding", 0, line, column,
                             "%s:%d:%d: not UTF-8 text (or a NUL byte)", file, line, column);
             return CORDON_EINVAL;
