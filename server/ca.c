@@ -5,6 +5,7 @@
 
 #include "cordon.h"
 #include "log.h"
+#include "registry.h"
 #include "server.h"
 
 #include <openssl/bn.h>
@@ -139,6 +140,10 @@ int ca_issue(struct server *s, const char *thing, struct ca_issued *out)
     int rc;
 
     memset(out, 0, sizeof(*out));
+    if (registry_name_reserved(s, thing)) {
+        log_error("refused to issue a certificate for the server identity", "thing=%s", thing);
+        return CORDON_EINVAL;
+    }
     rc = ca_load(s, &cakey, &cacert);
     if (rc)
         return rc;

@@ -84,6 +84,13 @@ static struct reg_group *group_new(struct registry *r, const char *name, const c
     return g;
 }
 
+bool registry_name_reserved(const struct server *s, const char *name)
+{
+    /* the broker grants its server identity everything: a thing (and so a fleet certificate
+     * whose CN is the thing name) must never carry it */
+    return !strcmp(name, s->cfg.broker_username[0] ? s->cfg.broker_username : "cordond");
+}
+
 int registry_thing_create(struct server *s, const char *name, const char *attributes,
                           bool registered, struct reg_thing **out)
 {
@@ -91,7 +98,7 @@ int registry_thing_create(struct server *s, const char *name, const char *attrib
     int rc;
     if (out)
         *out = NULL;
-    if (report_thing_name_check(name, strlen(name)))
+    if (report_thing_name_check(name, strlen(name)) || registry_name_reserved(s, name))
         return CORDON_EINVAL;
     t = registry_thing(s, name);
     if (t) {

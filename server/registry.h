@@ -67,6 +67,13 @@ struct reg_group *registry_group(struct server *s, const char *name);
 bool registry_thing_in(const struct reg_thing *t, const char *group);
 
 /*
+ * True when name is the broker's server identity (cfg broker.username, by
+ * default "cordond"): no thing may take it, since the broker plugin grants
+ * that identity every topic, $CONTROL included (docs/security.md).
+ */
+bool registry_name_reserved(const struct server *s, const char *name);
+
+/*
  * Create thing name (registered: persisted; else memory only) with
  * attributes (JSON object text, NULL = {}). Returns 0 and *out,
  * CORDON_EEXIST, CORDON_EINVAL (bad name) or a store error.
