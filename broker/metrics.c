@@ -48,27 +48,47 @@ int metrics__disconnect_cb(int event, void *event_data, void *userdata)
     return MOSQ_ERR_SUCCESS;
 }
 
+/*
+ * Things per metrics message. cordond refuses control messages over
+ * CONTROL_MAX_BYTES (256 KiB); one entry is at most ~1 KiB (a 128-byte name
+ * escaped, a 63-byte address, nine 20-digit counters and their keys), so
+ * 200 entries stay well under the cap however large the fleet.
+ */
+#define METRICS_THINGS_PER_MESSAGE 200
+
+static void metrics__publish(struct control_metrics *m)
+{
+    struct buf out;
+
+    buf_init(&out, CONTROL_MAX_BYTES);
+    if (control_metrics_encode(m, &out) == 0)
+        mosquitto_broker_publish_copy(NULL, CONTROL_METRICS_TOPIC, (int)out.len, out.ptr, 1, false,
+                                      NULL);
+    else
+        mosquitto_log_printf(MOSQ_LOG_WARNING, "cordon: cannot encode the metrics message");
+    buf_free(&out);
+}
+
 void metrics__tick(struct plugin *p, int64_t now_ms)
 {
     struct control_metrics m;
+    struct control_thing_metrics *all = NULL;
     struct ident *id, *tmp;
     struct timespec ts;
-    struct buf out;
-    size_t n = 0;
+    size_t n = 0, total = 0, off = 0;
 
     if (p->metrics_interval_ms <= 0 || now_ms < p->next_metrics_ms)
         return;
     p->next_metrics_ms = now_ms + p->metrics_interval_ms;
 
-    memset(&m, 0, sizeof(m));
     HASH_ITER(hh, p->idents, id, tmp)
     {
         if (id->metrics_dirty)
             n++;
     }
     if (n) {
-        m.v = calloc(n, sizeof(*m.v));
-        if (!m.v) {
+        all = calloc(n, sizeof(*all));
+        if (!all) {
             mosquitto_log_printf(MOSQ_LOG_WARNING, "cordon: out of memory building metrics");
             return;
         }
@@ -77,23 +97,24 @@ void metrics__tick(struct plugin *p, int64_t now_ms)
     {
         if (!id->metrics_dirty)
             continue;
-        m.v[m.n++] = id->metrics;
+        all[total++] = id->metrics;
         memset(&id->metrics, 0, sizeof(id->metrics));
         snprintf(id->metrics.thing, sizeof(id->metrics.thing), "%s", id->name);
         id->metrics_dirty = false;
     }
     clock_gettime(CLOCK_REALTIME, &ts);
-    m.timestamp_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-    m.interval_s = p->metrics_interval_ms / 1000;
-    m.unknown_connection_attempts = p->unknown_attempts;
+    /* one message per METRICS_THINGS_PER_MESSAGE things (at least one: the unknown counter);
+     * the unknown-identity count goes in the first */
+    do {
+        memset(&m, 0, sizeof(m));
+        m.v = all ? all + off : NULL;
+        m.n = total - off < METRICS_THINGS_PER_MESSAGE ? total - off : METRICS_THINGS_PER_MESSAGE;
+        m.timestamp_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        m.interval_s = p->metrics_interval_ms / 1000;
+        m.unknown_connection_attempts = off == 0 ? p->unknown_attempts : 0;
+        metrics__publish(&m);
+        off += m.n;
+    } while (off < total);
     p->unknown_attempts = 0;
-
-    buf_init(&out, (size_t)64 * 1024 * 1024);
-    if (control_metrics_encode(&m, &out) == 0)
-        mosquitto_broker_publish_copy(NULL, CONTROL_METRICS_TOPIC, (int)out.len, out.ptr, 1, false,
-                                      NULL);
-    else
-        mosquitto_log_printf(MOSQ_LOG_WARNING, "cordon: cannot encode the metrics message");
-    buf_free(&out);
-    free(m.v);
+    free(all);
 }

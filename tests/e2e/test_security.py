@@ -6,6 +6,8 @@ ports in a private temp dir. A device is mosquitto_pub / mosquitto_sub.
 import json
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -27,6 +29,30 @@ def dev_sub_argv(port, thing, topic, will_topic=None, extra=()):
     if will_topic:
         a += ["--will-topic", will_topic, "--will-payload", "WILL-" + thing, "--will-qos", "1"]
     return a + list(extra)
+
+
+CONTROL_MAX_BYTES = 256 * 1024  # lib/control.h: cordond refuses larger control messages
+
+
+def _mqtt_str(b):
+    return struct.pack("!H", len(b)) + b
+
+
+def raw_connect(port, client_id, user, password):
+    """One MQTT 3.1.1 CONNECT over a plain socket; return the CONNACK code."""
+    var = _mqtt_str(b"MQTT") + bytes([4, 0xC2]) + struct.pack("!H", 30)
+    body = var + _mqtt_str(client_id.encode()) + _mqtt_str(user.encode()) + \
+        _mqtt_str(password.encode())
+    n, rl = len(body), b""
+    while True:
+        d, n = n % 128, n // 128
+        rl += bytes([d | (0x80 if n else 0)])
+        if not n:
+            break
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"\x10" + rl + body)
+        ack = s.recv(4)
+    return ack[3] if len(ack) == 4 else -1
 
 
 class SecurityTest(harness.Test):
@@ -78,6 +104,50 @@ class SecurityTest(harness.Test):
                            {"type": "certificate"})
         assert st == 404, (st, res)
         assert api.call("POST", "/api/v1/things", {"thingName": "cordond2"})[0] == 201
+
+    def test_03_metrics_of_a_large_fleet_stay_under_the_control_cap(self):
+        """Every identity with activity goes into the cloud-side metrics. One
+        message for the whole fleet grew past CONTROL_MAX_BYTES and cordond
+        refused all of it: authorization/authentication failure storms went
+        unseen. Each message must stay under the cap."""
+        port = self.broker({"metrics_interval": 4})  # all the failures in one interval
+        n = 700
+        names = [f"{i:04d}-" + "x" * 120 for i in range(n)]
+        hashed = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$0pX3rXxQe4d0bMfVQsR7Kw"
+        for k in range(0, n, 250):
+            self.ctl.ok(*[{"command": "set-credentials", "thing": t, "passwordHash": hashed}
+                          for t in names[k:k + 250]])
+        watch = Subscriber(self.tmp, port, harness.CONTROL_METRICS_TOPIC, user=SERVER_IDENTITY,
+                           password=SERVER_PASSWORD, v5=True)
+        for t in names:
+            assert raw_connect(port, t, t, "wrong") != 0
+        seen = {}
+
+        def collect(msgs):
+            seen.clear()
+            for _, payload in msgs:
+                assert len(payload.encode()) <= CONTROL_MAX_BYTES, \
+                    f"metrics message of {len(payload.encode())} bytes is over the control cap"
+                for th in json.loads(payload)["things"]:
+                    seen[th["thing"]] = seen.get(th["thing"], 0) + \
+                        th.get("cordon:num-authentication-failures", 0)
+            return len(seen) >= n
+        watch.wait(collect, timeout=15, what=f"metrics for {n} identities")
+        assert set(seen) == set(names)
+        assert all(v >= 1 for v in seen.values()), "authentication failures lost"
+
+    def test_04_enhanced_auth_cannot_skip_the_password(self):
+        """MQTT 5 enhanced authentication bypasses BASIC_AUTH in 2.0.11: a
+        CONNECT with an authentication method must be refused."""
+        port = self.broker()
+        devices(self.ctl, "dev1")
+        for extra in (["-u", "dev1", "-P", "wrong", "-i", "dev1"], ["-u", "dev1", "-i", "dev1"],
+                      ["-u", SERVER_IDENTITY, "-i", "x"]):
+            r = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-V",
+                                "mqttv5", "-q", "1", "-t", "$aws/things/dev1/defender/metrics/json",
+                                "-m", "{}", "-D", "connect", "authentication-method", "SCRAM-SHA-1"]
+                               + extra, capture_output=True, text=True, timeout=10)
+            assert r.returncode != 0 and "authentication method" in r.stderr.lower(), r
 
 
 if __name__ == "__main__":
