@@ -241,7 +241,7 @@ static void plugin__respond(struct control_response *v, size_t n)
 {
     struct buf out;
 
-    buf_init(&out, CONTROL_MAX_BYTES * 4);
+    buf_init(&out, CONTROL_RESPONSE_MAX_BYTES);
     if (control_responses_encode(v, n, &out) == 0)
         mosquitto_broker_publish_copy(NULL, CONTROL_RESPONSE_TOPIC, (int)out.len, out.ptr, 1, false,
                                       NULL);

@@ -273,15 +273,16 @@ static int json_depth(const json_t *j, int depth)
 }
 
 /* Parse data as a JSON object within the limits; NULL with diag on failure. */
-static json_t *load_object(const char *data, size_t len, int *err, struct cordon_diag *diag)
+static json_t *load_object(const char *data, size_t len, size_t max, int *err,
+                           struct cordon_diag *diag)
 {
     json_error_t je;
     json_t *root;
 
     cordon_diag_clear(diag);
-    if (len > CONTROL_MAX_BYTES) {
-        cordon_diag_set(diag, "TooBig", 0, 0, 0, "control message of %zu bytes exceeds %d", len,
-                        CONTROL_MAX_BYTES);
+    if (len > max) {
+        cordon_diag_set(diag, "TooBig", 0, 0, 0, "control message of %zu bytes exceeds %zu", len,
+                        max);
         *err = CORDON_ETOOBIG;
         return NULL;
     }
@@ -560,7 +561,7 @@ int control_batch_decode(struct control_batch *b, const char *data, size_t len,
     size_t i, n;
 
     memset(b, 0, sizeof(*b));
-    root = load_object(data, len, &result, diag);
+    root = load_object(data, len, CONTROL_MAX_BYTES, &result, diag);
     if (!root)
         return result;
     json_object_foreach(root, k, v)
@@ -817,7 +818,7 @@ int control_responses_decode(struct control_responses *r, const char *data, size
     size_t i;
 
     memset(r, 0, sizeof(*r));
-    root = load_object(data, len, &result, diag);
+    root = load_object(data, len, CONTROL_RESPONSE_MAX_BYTES, &result, diag);
     if (!root)
         return result;
     arr = json_object_get(root, "responses");
@@ -954,7 +955,7 @@ int control_metrics_decode(struct control_metrics *m, const char *data, size_t l
     size_t i;
 
     memset(m, 0, sizeof(*m));
-    root = load_object(data, len, &result, diag);
+    root = load_object(data, len, CONTROL_MAX_BYTES, &result, diag);
     if (!root)
         return result;
     ts = json_object_get(root, "timestamp");

@@ -34,16 +34,19 @@
 #define CONTROL_METRICS_TOPIC  "$CONTROL/cordon/v1/metrics"
 
 /* ---- limits (docs/broker.md) ------------------------------------------- */
-#define CONTROL_MAX_BYTES       (256 * 1024) /* one control message */
-#define CONTROL_COMMANDS_MAX    256          /* commands in one message */
-#define CONTROL_IDENTITY_MAX    128          /* identity (thing name) bytes */
-#define CONTROL_CORRELATION_MAX 320          /* correlationId bytes (cordond uses outbox keys) */
-#define CONTROL_SECRET_MAX      256          /* password or encoded hash bytes */
-#define CONTROL_POLICY_MAX      64           /* topic patterns in one list */
-#define CONTROL_PATTERN_MAX     256          /* bytes of one topic pattern */
-#define CONTROL_ERROR_MAX       256          /* bytes of a response error text */
-#define CONTROL_IP_MAX          63           /* source address text */
-#define CONTROL_MAX_DEPTH       8            /* JSON nesting */
+#define CONTROL_MAX_BYTES (256 * 1024) /* one control message */
+/* one response message: a get-state answer lists every identity of the fleet (plugin output,
+ * only the plugin and the server identity may publish it) */
+#define CONTROL_RESPONSE_MAX_BYTES (64 * 1024 * 1024)
+#define CONTROL_COMMANDS_MAX       256 /* commands in one message */
+#define CONTROL_IDENTITY_MAX       128 /* identity (thing name) bytes */
+#define CONTROL_CORRELATION_MAX    320 /* correlationId bytes (cordond uses outbox keys) */
+#define CONTROL_SECRET_MAX         256 /* password or encoded hash bytes */
+#define CONTROL_POLICY_MAX         64  /* topic patterns in one list */
+#define CONTROL_PATTERN_MAX        256 /* bytes of one topic pattern */
+#define CONTROL_ERROR_MAX          256 /* bytes of a response error text */
+#define CONTROL_IP_MAX             63  /* source address text */
+#define CONTROL_MAX_DEPTH          8   /* JSON nesting */
 
 /* ---- commands ---------------------------------------------------------- */
 
@@ -195,7 +198,8 @@ struct control_responses {
 int control_responses_encode(const struct control_response *v, size_t n, struct buf *out);
 
 /*
- * Decode a response message. For cordond. Returns 0 or CORDON_EINVAL /
+ * Decode a response message (at most CONTROL_RESPONSE_MAX_BYTES: a get-state
+ * answer grows with the fleet). For cordond. Returns 0 or CORDON_EINVAL /
  * CORDON_ETOOBIG / CORDON_ENOMEM with diag. Free with
  * control_responses_free() in every case.
  */

@@ -149,6 +149,26 @@ class SecurityTest(harness.Test):
                                + extra, capture_output=True, text=True, timeout=10)
             assert r.returncode != 0 and "authentication method" in r.stderr.lower(), r
 
+    def test_05_quarantine_reconciles_with_a_large_fleet(self):
+        """cordond asks the broker for its state (get-state) on every connect
+        and adds the broker's quarantined things to QUARANTINED. With a
+        large fleet that answer grew past CONTROL_MAX_BYTES and cordond
+        refused it: a quarantine known only to the broker stayed unknown."""
+        port = self.broker()
+        n = 2500
+        hashed = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$0pX3rXxQe4d0bMfVQsR7Kw"
+        names = [f"{i:05d}-" + "y" * 120 for i in range(n)]
+        for k in range(0, n, 250):
+            self.ctl.ok(*[{"command": "set-credentials", "thing": t, "passwordHash": hashed}
+                          for t in names[k:k + 250]])
+        self.ctl.ok({"command": "quarantine", "thing": "victim"})
+        self.d = Cordond(self.tmp, port)
+        wait_for(lambda: "quarantine reconciled" in self.d.log() or
+                 "bad control response" in self.d.log(), what="the get-state answer")
+        assert "bad control response" not in self.d.log(), self.d.log()[-2000:]
+        st, t = self.d.api.call("GET", "/api/v1/things/victim")
+        assert st == 200 and t["quarantined"], (st, t)
+
 
 if __name__ == "__main__":
     SecurityTest().main()

@@ -7,6 +7,7 @@
 
 #include "control.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -289,6 +290,46 @@ static void test_limits(void **state)
     assert_int_equal(control_cmd_init(&c, CONTROL_CMD_GET_STATE, NULL, corr), CORDON_EINVAL);
 }
 
+/* A get-state answer lists the whole fleet: it must decode past CONTROL_MAX_BYTES (cordond
+ * refused it and never reconciled quarantine with a large fleet). */
+static void test_large_state_response_decodes(void **state)
+{
+    enum { N = 4000 };
+    static char names[N][CONTROL_IDENTITY_MAX + 1];
+    char *ptrs[N];
+    struct control_response v;
+    struct control_responses r;
+    struct cordon_diag d;
+    struct buf out;
+    (void)state;
+
+    for (size_t i = 0; i < N; i++) {
+        memset(names[i], 'z', CONTROL_IDENTITY_MAX);
+        snprintf(names[i], 8, "%06zu", i);
+        names[i][6] = '-';
+        names[i][CONTROL_IDENTITY_MAX] = '\0';
+        ptrs[i] = names[i];
+    }
+    memset(&v, 0, sizeof(v));
+    snprintf(v.command, sizeof(v.command), "get-state");
+    v.ok = true;
+    v.has_state = true;
+    v.state.identities = ptrs;
+    v.state.n_identities = N;
+    v.state.quarantined = ptrs;
+    v.state.n_quarantined = 1;
+    buf_init(&out, CONTROL_RESPONSE_MAX_BYTES);
+    assert_int_equal(control_responses_encode(&v, 1, &out), 0);
+    assert_true(out.len > CONTROL_MAX_BYTES);
+    assert_int_equal(control_responses_decode(&r, out.ptr, out.len, &d), 0);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.v[0].state.n_identities, N);
+    assert_int_equal(r.v[0].state.n_quarantined, 1);
+    assert_string_equal(r.v[0].state.quarantined[0], names[0]);
+    control_responses_free(&r);
+    buf_free(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -303,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_filter_within),
         cmocka_unit_test(test_pattern_valid),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_large_state_response_decodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
