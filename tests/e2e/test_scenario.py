@@ -134,6 +134,16 @@ class ScenarioTest(h.Test):
             page, esc = d.facts["page"], d.facts["escalation"]
             assert inc["title"] in page["subject"] or vid in page["body"], page
             assert esc["at"] > page["at"]
+            # the escalation waits out stage 1 of the escalation plan
+            plan = api.get("/api/v1/contacts/iot-escalation") or {}
+            stages = (plan.get("plan") or {}).get("stages") or plan.get("stages") or []
+            if stages:
+                first = stages[0]
+                dur = first.get("durationSeconds", first.get("durationInMinutes", 0) * 60)
+                assert esc["at"] - page["at"] >= dur - 1.0, (esc["at"] - page["at"], dur)
+            else:
+                skipped.append("escalation delay vs stage duration (no stages in "
+                               "/api/v1/contacts/iot-escalation)")
             code = d.facts["ack_code"]
             assert code, page["body"]
             r = d.cli("ack", code, check=False)
