@@ -171,7 +171,7 @@ class T(h.Test):
         self.home = os.path.join(self.tmp.path, "home")
         os.makedirs(self.home)
         self.broker = h.CordonBroker(self.tmp)
-        self.d = Cordond(self.tmp, self.broker.port)
+        self.d = Cordond(self.tmp, self.broker.port, extra="ingest:\n  throttle_floor: 1s\n")
         self.api = self.d.api
 
     def cli(self, *args, expect=0):
@@ -375,6 +375,72 @@ class T(h.Test):
         assert st == 404
         assert [r["name"] for r in self.api.ok("GET", "/api/v1/runbooks")["runbooks"]] == \
             ["device-incident"]
+
+    def test_7_violation_incident_runbook(self):
+        """The whole chain: a report outside the baseline -> violation ->
+        incident (response plan) -> device-incident runbook -> Containment
+        quarantines the incident's thing at the broker -> Analysis and
+        Recovery resumed from the CLI -> Success."""
+        from cordond_harness import report, topic
+        self.setup()
+        pw = self.device("pump-5")
+        cfg = os.path.join(self.tmp.path, "cfg")
+        os.makedirs(os.path.join(cfg, "runbooks"))
+        with open(os.path.join(cfg, "runbooks", "device-incident.yaml"), "w") as f:
+            f.write(open(EXAMPLE).read())
+        stack = os.path.join(cfg, "stack.yaml")
+        with open(stack, "w") as f:
+            f.write("""securityProfiles:
+  - securityProfileName: DeviceRuleBaseline
+    targets: [all/things]
+    responsePlan: IotResponsePlan
+    behaviors:
+      - name: AuthorizedTcpPorts
+        metric: aws:listening-tcp-ports
+        criteria: {comparisonOperator: in-port-set, value: {ports: [22, 53, 443]}}
+responsePlans:
+  - name: IotResponsePlan
+    displayName: IoT device incident
+    incidentTemplate:
+      title: "Critical IoT Device Incident | {{violationId}}"
+      impact: 3
+    actions:
+      - ssmAutomation:
+          documentName: device-incident
+          dynamicParameters:
+            IncidentId: INCIDENT_RECORD_ARN
+runbooks:
+  - name: device-incident
+    file: runbooks/device-incident.yaml
+""")
+        self.cli("apply", "-f", stack, "--yes")
+
+        def pub(rid, tcp):
+            return h.mqtt_pub(self.broker.port, topic("pump-5"), report(rid, tcp=tcp),
+                              user="pump-5", password=pw, client_id="pump-5", v5=True)
+        assert allowed(pub(1, (22, 443)))
+        time.sleep(1.1)  # the ingest throttle
+        assert allowed(pub(2, (22, 443, 4444)))
+        try:
+            xs = h.wait_for(lambda: self.api.ok(
+                "GET", "/api/v1/executions?document=device-incident")["executions"], timeout=20,
+                what="runbook started by the incident")
+        except AssertionError:
+            print(self.d.log()[-4000:])
+            raise
+        xid = xs[0]["executionId"]
+        assert xs[0]["incidentId"], xs
+        x = self.wait_status(xid, "Waiting", "Analysis")
+        assert x["stepExecutions"][0]["Outputs"]["thingsDetected"] == ["pump-5"], x
+        assert "pump-5" in x["stepExecutions"][1]["Description"], x["stepExecutions"][1]
+        h.wait_for(lambda: denied(h.mqtt_pub(self.broker.port, probe("pump-5"), "x",
+                                             user="pump-5", password=pw, client_id="pump-5",
+                                             v5=True)),
+                   what="pump-5 denied by the broker")
+        self.cli("executions", "signal", xid, "Resume", "--step", "Analysis")
+        self.wait_status(xid, "Waiting", "Recovery")
+        self.cli("executions", "signal", xid, "Resume", "--step", "Recovery")
+        self.wait_status(xid, "Success")
 
 
 if __name__ == "__main__":
