@@ -578,7 +578,6 @@ int incidents_stack_add(struct server *s, struct stack *st)
         struct contact *d = contact_copy(c);
         if (!d)
             return CORDON_ENOMEM;
-        memset(d->channels, 0, 0);
         for (size_t k = 0; k < d->nchannels; k++)
             d->channels[k].activation_code[0] = 0;
         rc = stack_add(st, c->type == CONTACT_ESCALATION ? "escalationPlan" : "contact", d);

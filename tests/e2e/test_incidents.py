@@ -114,8 +114,69 @@ class Mail:
                           what=f"{n} email(s) to {rcpt}")
 
 
+HOOK_STACK = """contacts:
+  - alias: hooks
+    channels:
+      - name: hook
+        type: WEBHOOK
+        format: slack
+        deliveryAddress: http://127.0.0.1:%(hp)d/hook
+        activationStatus: ACTIVATED
+      - name: sms
+        type: SMS
+        deliveryAddress: "+15555550100"
+        activationStatus: ACTIVATED
+      - name: mail
+        type: EMAIL
+        deliveryAddress: new@example.org
+    plan:
+      stages:
+        - durationSeconds: 30
+          targets:
+            - channel: hook
+            - channel: sms
+            - channel: mail
+responsePlans:
+  - name: DrillPlan
+    incidentTemplate:
+      title: Drill
+      impact: 5
+    engagements: [hooks]
+"""
+
+
+class Hooks:
+    """A real HTTP server on loopback recording POSTs (webhook and SMS gateway)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        self.got = []
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", 0))
+                outer.got.append((self.path, self.headers.get("Content-Type"),
+                                  self.rfile.read(n).decode()))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.srv.server_address[1]
+        self.t = threading.Thread(target=self.srv.serve_forever, daemon=True)
+        self.t.start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
 class T(h.Test):
-    def setup(self):
+    def setup(self, stack=STACK, extra_conf=""):
         self.tmp = h.TempDir()
         self.mail = Mail(self.tmp)
         self.broker = h.CordonBroker(self.tmp)
@@ -129,10 +190,10 @@ smtp:
   from: cordon@example.org
 paging:
   ack_base_url: http://127.0.0.1:{api_port}
-"""
+""" + extra_conf
         self.d = Cordond(self.tmp, self.broker.port, extra=extra, api_port=api_port)
         self.api = self.d.api
-        st, res = self.api.call("POST", "/api/v1/config/apply", raw=STACK,
+        st, res = self.api.call("POST", "/api/v1/config/apply", raw=stack,
                                 headers={"Content-Type": "application/yaml"})
         assert st == 200, (st, res)
 
@@ -324,6 +385,46 @@ paging:
         full = self.api.ok("GET", f"/api/v1/incidents/{inc['id']}")
         assert "Cordon Not Acknowledged" in [e["eventType"] for e in full["timeline"]], \
             [e["eventType"] for e in full["timeline"]]
+
+    def test_4_webhook_sms_gateway_activation(self):
+        hooks = Hooks()
+        try:
+            self.setup(HOOK_STACK % {"hp": hooks.port},
+                       f"sms_gateway:\n  url: http://127.0.0.1:{hooks.port}/sms?to={{{{to}}}}\n"
+                       f"  from: \"+15555550199\"\n")
+            inc = self.api.ok("POST", "/api/v1/incidents", {"responsePlan": "DrillPlan"})
+            h.wait_for(lambda: len(hooks.got) >= 2, what="webhook and SMS gateway posts")
+            by = {p.split("?")[0]: (p, ct, b) for p, ct, b in hooks.got}
+            body = json.loads(by["/hook"][2])
+            assert list(body) == ["text"] and "Drill" in body["text"], body
+            path, ct, b = by["/sms"]
+            assert "to=%2B15555550100" in path and ct == "application/json", (path, ct)
+            sms = json.loads(b)
+            assert sms["type"] == "SMS" and sms["to"] == "+15555550100", sms
+            assert sms["from"] == "+15555550199" and re.match(r"\D*\d{8}", sms["text"]), sms
+            # the not-activated email channel is never paged
+            time.sleep(1)
+            assert self.mail.to("new@example.org") == []
+            full = self.api.ok("GET", f"/api/v1/incidents/{inc['id']}")
+            assert "not activated" in json.dumps(full["timeline"]), full["timeline"]
+            # activation by code
+            self.api.ok("POST", "/api/v1/contacts/hooks/channels/mail/send-activation", expect=(202,))
+            m = self.mail.wait("new@example.org")[0]
+            code = re.search(r"code for channel mail of contact hooks is (\d+)", m["data"]).group(1)
+            r = self.cli("contacts", "activate", "hooks", "mail", "000000" if code != "000000"
+                         else "111111", check=False)
+            assert r.returncode == 1, r
+            self.cli("contacts", "activate", "hooks", "mail", code)
+            c = self.api.ok("GET", "/api/v1/contacts/hooks")
+            ch = {x["name"]: x for x in c["channels"]}
+            assert ch["mail"]["activationStatus"] == "ACTIVATED", c
+            assert code not in json.dumps(c)
+            # escalate on demand: a personal contact has one stage, so it is refused
+            st, _ = self.api.call("POST", f"/api/v1/incidents/{inc['id']}/engagements/hooks/escalate",
+                                  {})
+            assert st == 409, st
+        finally:
+            hooks.close()
 
 
 if __name__ == "__main__":
