@@ -608,8 +608,12 @@ static int eval_slot(struct detect *d, struct detect_thing_state *th, size_t i,
     if (scalar && b->c.duration_s && b->def.delta) {
         double sum =
             behavior_window_add(&s->ext->w, b->c.duration_s, now_ms, behavior_scalar(&val));
+        /* saturate: a sum at or past 2^64 converted as is is undefined and wrapped to a small
+         * count on x86, so one huge delta slipped under the rule */
         if (val.type == METRIC_TYPE_COUNT)
-            val.count = (uint64_t)sum;
+            val.count = !(sum >= 0)                     ? 0
+                        : sum >= 18446744073709551616.0 ? UINT64_MAX
+                                                        : (uint64_t)sum;
         else
             val.number = sum;
     }

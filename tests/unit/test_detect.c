@@ -228,6 +228,28 @@ static void test_duration_window(void **state)
     fx_free(&f);
 }
 
+/* A window sum past UINT64_MAX must saturate, not wrap to a small count: one report with a
+ * huge delta must not slip under a durationSeconds rule (float-to-integer overflow). */
+static void test_duration_window_saturates(void **state)
+{
+    struct fx f;
+    struct treport r;
+    (void)state;
+    fx_init(&f, "securityProfileName: P\ntargets: [all/things]\nbehaviors:\n"
+                "  - name: Exfil\n    metric: aws:all-bytes-out\n"
+                "    criteria: { comparisonOperator: greater-than, value: { count: 1000 }, "
+                "durationSeconds: 300 }\n");
+    tr_init(&r);
+    tr_net(&r, 0, UINT64_MAX, 0, 0);
+    eval(&f, &pump, &r, 0);
+    assert_int_equal(f.ev.n, 1);
+    assert_int_equal(f.ev.v[0].type, VIOLATION_IN_ALARM);
+    assert_true(f.ev.v[0].value.count == UINT64_MAX);
+    eval(&f, &pump, &r, 1 * MIN); /* 2 x UINT64_MAX: still in alarm, no event */
+    assert_int_equal(f.ev.n, 0);
+    fx_free(&f);
+}
+
 static void test_statistical_threshold(void **state)
 {
     struct fx f;
@@ -651,6 +673,7 @@ int main(void)
         cmocka_unit_test(test_blog_scenario),
         cmocka_unit_test(test_consecutive_datapoints),
         cmocka_unit_test(test_duration_window),
+        cmocka_unit_test(test_duration_window_saturates),
         cmocka_unit_test(test_statistical_threshold),
         cmocka_unit_test(test_silence_invalidates),
         cmocka_unit_test(test_configured_silence),
