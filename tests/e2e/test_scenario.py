@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -224,11 +225,17 @@ class ScenarioTest(h.Test):
             assert st in (200, 201), (st, res)
             st, res = api.call("GET", f"/api/v1/incidents/{inc['_id']}/analysis")
             assert st == 200, (st, res)
-            md = res if isinstance(res, str) else (res.get("markdown") or json.dumps(res))
+            ms = res["metricsMs"]
+            assert ms["timeToFirstAcknowledgement"] > 0 and ms["timeToResolve"] > 0, ms
+            assert ms["timeToResolve"] >= ms["timeToFirstAcknowledgement"], ms
+            st, md = api.call("GET", f"/api/v1/incidents/{inc['_id']}/analysis?format=markdown")
+            assert st == 200 and isinstance(md, str), (st, md)
             for word in (THING, "DeviceRuleBaseline", "AuthorizedTcpPorts", str(ROGUE)):
                 assert word in md, (word, md[:2000])
-            assert "MTTA" in md or "acknowledge" in md.lower(), md[:2000]
-            assert "MTTR" in md or "resolve" in md.lower(), md[:2000]
+            for key in ("Time to detect", "MTTA", "Time to contain", "MTTR"):
+                line = next((l for l in md.splitlines() if key in l), None)
+                assert line and re.search(r"\d+(\.\d+)? s\b", line), (key, md[:3000])
+                print("analysis: " + line, flush=True)
         else:
             skipped.append("resolve and analysis (no incidents)")
 
