@@ -30,6 +30,8 @@ void config_defaults(struct config *c)
     snprintf(c->console_url, sizeof(c->console_url), "http://127.0.0.1:8080");
     c->log_level = LOG_INFO;
     c->smtp_port = 25;
+    snprintf(c->runbook_python, sizeof(c->runbook_python), "/usr/bin/python3");
+    c->runbook_script_timeout_max_ms = 600 * 1000;
     snprintf(c->smtp_security, sizeof(c->smtp_security), "none");
     snprintf(c->smtp_from, sizeof(c->smtp_from), "cordon@localhost");
     snprintf(c->gateway_preset, sizeof(c->gateway_preset), "generic");
@@ -146,6 +148,57 @@ static int host_port(struct loader *L, struct fy_node *k, struct fy_node *v, cha
 
 #define KEY(name) (strcmp(key, name) == 0)
 
+/* runbooks.functions: NAME: {runtime: python3|bash, script: PATH, handler: NAME} */
+static int load_functions(struct loader *L, struct config *c, struct fy_node *map)
+{
+    void *it = NULL;
+    struct fy_node_pair *p;
+    if (!map || !fy_node_is_mapping(map))
+        return fail(L, map, "%s", "runbooks.functions: expected a mapping NAME: {runtime, script}");
+    c->runbook_nfunctions = 0;
+    while ((p = fy_node_mapping_iterate(map, &it)) != NULL) {
+        struct fy_node *k = fy_node_pair_key(p), *v = fy_node_pair_value(p);
+        const char *name = fy_node_get_scalar0(k);
+        struct config_function *f;
+        void *it2 = NULL;
+        struct fy_node_pair *q;
+        if (!name || !*name || strlen(name) >= sizeof(f->name))
+            return fail(L, k, "%s", "runbooks.functions: a name of 1 to 128 characters expected");
+        if (c->runbook_nfunctions >= CONFIG_FUNCTIONS_MAX)
+            return fail(L, k, "%s", "runbooks.functions: too many (32 at most)");
+        if (!v || !fy_node_is_mapping(v))
+            return fail(L, k, "%s: expected a mapping {runtime, script, handler}", name);
+        f = &c->runbook_functions[c->runbook_nfunctions];
+        memset(f, 0, sizeof(*f));
+        snprintf(f->name, sizeof(f->name), "%s", name);
+        snprintf(f->runtime, sizeof(f->runtime), "python3");
+        snprintf(f->handler, sizeof(f->handler), "handler");
+        while ((q = fy_node_mapping_iterate(v, &it2)) != NULL) {
+            struct fy_node *k2 = fy_node_pair_key(q), *v2 = fy_node_pair_value(q);
+            const char *key = fy_node_get_scalar0(k2);
+            int rc;
+            if (!key)
+                return fail(L, k2, "%s", "runbooks.functions: keys must be strings");
+            if (KEY("runtime")) {
+                rc = get_str(L, k2, v2, f->runtime, sizeof(f->runtime));
+                if (!rc && strcmp(f->runtime, "bash") && strncmp(f->runtime, "python3", 7))
+                    return fail(L, v2, "%s: expected python3 or bash", key);
+            } else if (KEY("script"))
+                rc = get_str(L, k2, v2, f->script, sizeof(f->script));
+            else if (KEY("handler"))
+                rc = get_str(L, k2, v2, f->handler, sizeof(f->handler));
+            else
+                return fail(L, k2, "unknown key runbooks.functions.*.%s", key);
+            if (rc)
+                return rc;
+        }
+        if (!f->script[0])
+            return fail(L, k, "%s: script (a file path) is required", name);
+        c->runbook_nfunctions++;
+    }
+    return 0;
+}
+
 static int load_section(struct loader *L, struct config *c, const char *section,
                         struct fy_node *map)
 {
@@ -255,6 +308,18 @@ static int load_section(struct loader *L, struct config *c, const char *section,
                 rc = get_str(L, k, v, c->gateway_from, sizeof(c->gateway_from));
             else
                 return fail(L, k, "unknown key sms_gateway.%s", key);
+        } else if (strcmp(section, "runbooks") == 0) {
+            if (KEY("python"))
+                rc = get_str(L, k, v, c->runbook_python, sizeof(c->runbook_python));
+            else if (KEY("script_timeout_max")) {
+                rc = get_duration_ms(L, k, v, &c->runbook_script_timeout_max_ms);
+                if (!rc && (c->runbook_script_timeout_max_ms < 1000 ||
+                            c->runbook_script_timeout_max_ms > 600 * 1000))
+                    return fail(L, v, "%s: expected 1s to 600s", key);
+            } else if (KEY("functions")) {
+                rc = load_functions(L, c, v);
+            } else
+                return fail(L, k, "unknown key runbooks.%s", key);
         } else if (strcmp(section, "paging") == 0) {
             if (KEY("ack_base_url"))
                 rc = get_str(L, k, v, c->ack_base_url, sizeof(c->ack_base_url));
@@ -330,7 +395,8 @@ int config_load(struct config *c, const char *path, char *err, size_t errlen)
         if (strcmp(key, "data_dir") == 0) {
             rc = get_str(&L, k, v, c->data_dir, sizeof(c->data_dir));
         } else if (KEY("broker") || KEY("api") || KEY("store") || KEY("ingest") || KEY("console") ||
-                   KEY("log") || KEY("smtp") || KEY("sms_gateway") || KEY("paging")) {
+                   KEY("log") || KEY("smtp") || KEY("sms_gateway") || KEY("paging") ||
+                   KEY("runbooks")) {
             if (!v || !fy_node_is_mapping(v)) {
                 rc = fail(&L, k, "%s: expected a mapping", key);
                 goto out;

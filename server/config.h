@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_STR_MAX 512
+#define CONFIG_STR_MAX       512
+#define CONFIG_FUNCTIONS_MAX 32 /* runbooks.functions entries */
 
 struct config {
     char path[CONFIG_STR_MAX]; /* "" = embedded defaults only */
@@ -61,6 +62,17 @@ struct config {
     char gateway_from[64];
     char ack_base_url[CONFIG_STR_MAX]; /* "" = console base URL */
     enum log_level log_level;
+
+    /* runbooks (docs/runbooks.md §9): interpreter, script timeout cap, registered functions */
+    char runbook_python[CONFIG_STR_MAX];   /* default /usr/bin/python3 */
+    int64_t runbook_script_timeout_max_ms; /* default 600 s; caps timeoutSeconds */
+    struct config_function {
+        char name[129];              /* aws:invokeLambdaFunction FunctionName */
+        char runtime[16];            /* python3 | bash */
+        char script[CONFIG_STR_MAX]; /* path of the script file */
+        char handler[129];           /* python: function to call (default handler) */
+    } runbook_functions[CONFIG_FUNCTIONS_MAX];
+    int runbook_nfunctions;
 };
 
 /* Fill c with the embedded defaults. */

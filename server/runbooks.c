@@ -40,14 +40,14 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define RUNBOOK_STDERR_MAX    (64 * 1024) /* script stderr kept (tail for messages) */
-#define RUNBOOK_STDOUT_MAX    (RUNBOOK_SCRIPT_PAYLOAD_MAX_BYTES + 1024)
-#define RUNBOOK_EXIT_GRACE_MS 2000 /* wait for pipes to close after the exit */
-#define RUNBOOK_VERSIONS_MAX  1000 /* versions kept per document */
-#define RUNBOOK_PYTHON        "/usr/bin/python3"
-#define RUNBOOK_BASH          "/bin/bash"
-#define RUNBOOK_TIMER_KIND    "runbook"
-#define RUNBOOK_LIST_MAX      1000
+#define RUNBOOK_STDERR_MAX          (64 * 1024) /* script stderr kept (tail for messages) */
+#define RUNBOOK_STDOUT_MAX          (RUNBOOK_SCRIPT_PAYLOAD_MAX_BYTES + 1024)
+#define RUNBOOK_EXIT_GRACE_MS       2000          /* wait for pipes to close after the exit */
+#define RUNBOOK_VERSIONS_MAX        1000          /* versions kept per document */
+#define RUNBOOK_FUNCTION_SCRIPT_MAX (1024 * 1024) /* a registered function's script file */
+#define RUNBOOK_BASH                "/bin/bash"
+#define RUNBOOK_TIMER_KIND          "runbook"
+#define RUNBOOK_LIST_MAX            1000
 
 /* Weak so that this module links and works without the incident module. */
 json_t *incidents_involved_things(struct server *s, const char *incident_id) __attribute__((weak));
@@ -174,9 +174,16 @@ static json_t *version_get(struct server *s, const char *name, int version)
     return doc_get(s, "runbook-version", key);
 }
 
+/* The registered function names (config runbooks.functions), NULL-terminated. */
 static const char *const *function_names(void)
 {
-    return NULL; /* only the built-ins for now */
+    static const char *names[CONFIG_FUNCTIONS_MAX + 1];
+    int n = 0;
+    if (g_rb)
+        for (; n < g_rb->s->cfg.runbook_nfunctions; n++)
+            names[n] = g_rb->s->cfg.runbook_functions[n].name;
+    names[n] = NULL;
+    return names;
 }
 
 static int doc_load(const char *text, size_t len, const char *file, struct runbook_doc **out,
@@ -661,12 +668,15 @@ static bool runtime_is_bash(const char *rt)
     return rt && strcmp(rt, "bash") == 0;
 }
 
-static void run_script(struct runbooks *rb, const char *exec_id, const struct runbook_effect *ef)
+/*
+ * Run `script` (runtime python3* or bash) for effect `ef` with `payload` on
+ * stdin; the result is delivered to the execution when the process ends.
+ */
+static void spawn_script(struct runbooks *rb, const char *exec_id, const struct runbook_effect *ef,
+                         const char *rt, const char *script, const char *handler,
+                         const json_t *payload)
 {
     struct server *s = rb->s;
-    const char *rt = json_string_value(json_object_get(ef->args, "runtime"));
-    const char *script = json_string_value(json_object_get(ef->args, "script"));
-    const char *handler = json_string_value(json_object_get(ef->args, "handler"));
     bool bash = runtime_is_bash(rt);
     struct rb_proc *p;
     uv_process_options_t o = { 0 };
@@ -692,8 +702,10 @@ static void run_script(struct runbooks *rb, const char *exec_id, const struct ru
     buf_init(&p->obuf, RUNBOOK_STDOUT_MAX);
     buf_init(&p->ebuf, RUNBOOK_STDERR_MAX);
     p->timeout_ms = ef->timeout_ms > 0 ? ef->timeout_ms : RUNBOOK_SCRIPT_MAX_SECONDS * 1000LL;
+    if (p->timeout_ms > s->cfg.runbook_script_timeout_max_ms)
+        p->timeout_ms = s->cfg.runbook_script_timeout_max_ms;
     if (bash) {
-        in = json_incref(json_object_get(ef->args, "inputPayload"));
+        in = json_incref((json_t *)payload);
         argv[0] = RUNBOOK_BASH;
         argv[1] = "-c";
         argv[2] = (char *)script; /* the document's program itself, never concatenated */
@@ -701,9 +713,8 @@ static void run_script(struct runbooks *rb, const char *exec_id, const struct ru
         argv[4] = NULL;
     } else {
         in = json_pack("{s:s, s:s?, s:O?, s:{s:s, s:s}}", "script", script, "handler", handler,
-                       "payload", json_object_get(ef->args, "inputPayload"), "context",
-                       "executionId", exec_id, "stepName", ef->step);
-        argv[0] = RUNBOOK_PYTHON;
+                       "payload", payload, "context", "executionId", exec_id, "stepName", ef->step);
+        argv[0] = s->cfg.runbook_python;
         argv[1] = "-I";
         argv[2] = "-c";
         argv[3] = (char *)PY_DRIVER;
@@ -772,6 +783,14 @@ static void cancel_effect(struct runbooks *rb, const char *effect_id)
     timers_cancel(rb->s, key);
 }
 
+static void run_script(struct runbooks *rb, const char *exec_id, const struct runbook_effect *ef)
+{
+    spawn_script(rb, exec_id, ef, json_string_value(json_object_get(ef->args, "runtime")),
+                 json_string_value(json_object_get(ef->args, "script")),
+                 json_string_value(json_object_get(ef->args, "handler")),
+                 json_object_get(ef->args, "inputPayload"));
+}
+
 /* ---- other effects ------------------------------------------------------------------------ */
 
 static const char *incident_of(struct runbooks *rb, const char *exec_id, const json_t *args)
@@ -813,6 +832,25 @@ static int quarantine_things(struct runbooks *rb, const char *incident, const js
     return 0;
 }
 
+/* Read a registered function's script (small, local: read on the loop). */
+static int read_small_file(const char *path, struct buf *out)
+{
+    char chunk[4096];
+    size_t n;
+    int rc = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return CORDON_ENOTFOUND;
+    while (!rc && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        rc = buf_add(out, chunk, n);
+    if (ferror(f))
+        rc = CORDON_EINVAL;
+    fclose(f);
+    if (!rc)
+        rc = buf_addc(out, '\0');
+    return rc;
+}
+
 static void invoke_function(struct runbooks *rb, const char *exec_id,
                             const struct runbook_effect *ef)
 {
@@ -846,6 +884,21 @@ static void invoke_function(struct runbooks *rb, const char *exec_id,
             return;
         }
         deliver_ok(rb, exec_id, ef->id, json_pack("{s:o}", "thingsDetected", things));
+        return;
+    }
+    for (int i = 0; fn && i < rb->s->cfg.runbook_nfunctions; i++) {
+        const struct config_function *f = &rb->s->cfg.runbook_functions[i];
+        struct buf text;
+        if (strcmp(f->name, fn) != 0)
+            continue;
+        buf_init(&text, RUNBOOK_FUNCTION_SCRIPT_MAX);
+        if (read_small_file(f->script, &text)) {
+            buf_free(&text);
+            deliver_err(rb, exec_id, ef->id, "function %s: cannot read %s", fn, f->script);
+            return;
+        }
+        spawn_script(rb, exec_id, ef, f->runtime, text.ptr, f->handler, payload);
+        buf_free(&text);
         return;
     }
     deliver_err(rb, exec_id, ef->id, "function %s is not registered in cordond", fn ? fn : "?");

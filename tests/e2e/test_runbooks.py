@@ -166,12 +166,12 @@ def alive(pid):
 
 
 class T(h.Test):
-    def setup(self):
-        self.tmp = h.TempDir()
+    def setup(self, extra="", tmp=None):
+        self.tmp = tmp or h.TempDir()
         self.home = os.path.join(self.tmp.path, "home")
         os.makedirs(self.home)
         self.broker = h.CordonBroker(self.tmp)
-        self.d = Cordond(self.tmp, self.broker.port, extra="ingest:\n  throttle_floor: 1s\n")
+        self.d = Cordond(self.tmp, self.broker.port, extra="ingest:\n  throttle_floor: 1s\n" + extra)
         self.api = self.d.api
 
     def cli(self, *args, expect=0):
@@ -441,6 +441,46 @@ runbooks:
         self.wait_status(xid, "Waiting", "Recovery")
         self.cli("executions", "signal", xid, "Resume", "--step", "Recovery")
         self.wait_status(xid, "Success")
+
+    def test_8_registered_function(self):
+        """A function registered in cordond's configuration (name -> script
+        file) is callable from aws:invokeLambdaFunction."""
+        tmp = h.TempDir()
+        script = os.path.join(tmp.path, "enrich.py")
+        with open(script, "w") as f:
+            f.write("def handler(event, context):\n"
+                    "    return {'thing': event['thing'], 'owner': 'team-' + event['thing'][:4]}\n")
+        self.setup(extra=f"""runbooks:
+  python: /usr/bin/python3
+  script_timeout_max: 30s
+  functions:
+    enrich:
+      runtime: python3
+      script: {script}
+""", tmp=tmp)
+        self.put("enrich", """schemaVersion: '0.3'
+parameters:
+  Thing: {type: String}
+outputs: [Call.Owner]
+mainSteps:
+  - name: Call
+    action: aws:invokeLambdaFunction
+    inputs:
+      FunctionName: enrich
+      Payload: '{"thing": "{{ Thing }}"}'
+    outputs:
+      - {Name: Owner, Selector: $.Payload.owner, Type: String}
+""")
+        xid = self.start("enrich", {"Thing": "pump-1"})
+        x = self.wait_status(xid, "Success")
+        assert x["outputs"]["Call.Owner"] == "team-pump", x
+        st, res = self.api.call("PUT", "/api/v1/runbooks/other", raw="""schemaVersion: '0.3'
+mainSteps:
+  - name: Call
+    action: aws:invokeLambdaFunction
+    inputs: {FunctionName: not-registered}
+""")
+        assert st == 422 and "not-registered" in res["error"]["message"], (st, res)
 
 
 if __name__ == "__main__":
