@@ -308,6 +308,17 @@ paging:
         st, _ = self.api.call("GET", "/api/v1/incidents?status=CLOSED")
         assert st == 400
 
+        # releasing the thing writes a timeline event (after the broker confirms)
+        self.api.ok("DELETE", "/api/v1/quarantine/pump-1")
+        h.wait_for(lambda: "Cordon Release" in [
+            e["eventType"] for e in self.api.ok("GET", f"/api/v1/incidents/{inc['id']}")["timeline"]],
+            what="release event")
+        now_ms = int(time.time() * 1000)
+        assert len(self.incidents(f"?since={now_ms - 600000}")) == 1
+        assert len(self.incidents(f"?since={now_ms + 600000}")) == 0
+        assert len(self.incidents("?since=2000-01-01T00:00:00Z")) == 1
+        assert len(self.incidents("?until=2000-01-01T00:00:00Z")) == 0
+
         # analysis only after resolution
         st, _ = self.api.call("POST", f"/api/v1/incidents/{inc['id']}/analysis")
         assert st == 409, st
