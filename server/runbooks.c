@@ -18,6 +18,8 @@
  * effect loses nothing: the stored state says which action was awaited and
  * runbook_exec_recover() re-emits waits and retries (or fails) actions.
  */
+#include "broker.h"
+#include "control.h"
 #include "cordon.h"
 #include "http.h"
 #include "incidents.h"
@@ -974,6 +976,42 @@ static void call_api(struct runbooks *rb, const char *exec_id, const struct runb
             return;
         }
         deliver_ok(rb, exec_id, ef->id, json_pack("{s:o}", "activeViolations", arr));
+        return;
+    }
+    if (strcmp(svc, "iot") == 0 && strcmp(api, "UpdateCertificate") == 0) {
+        /* Cordon keeps one credential per thing: certificateId is the thing name */
+        const char *id = pstr(pa, "CertificateId"), *st = pstr(pa, "NewStatus");
+        struct control_cmd cmd = { 0 };
+        char key[RUNBOOK_EFFECT_ID_MAX + 300];
+        if (!id || !st || !registry_thing(rb->s, id)) {
+            deliver_err(rb, exec_id, ef->id,
+                        "iot UpdateCertificate: certificateId must name a thing (Cordon keeps "
+                        "one credential per thing), got %s",
+                        id ? id : "nothing");
+            return;
+        }
+        if (strcmp(st, "INACTIVE") && strcmp(st, "REVOKED")) {
+            deliver_err(rb, exec_id, ef->id,
+                        "iot UpdateCertificate: newStatus %s is not supported (INACTIVE or "
+                        "REVOKED revoke the thing's credential; issue a new one to restore)",
+                        st);
+            return;
+        }
+        cmd.type = CONTROL_CMD_REVOKE;
+        snprintf(cmd.thing, sizeof(cmd.thing), "%s", id);
+        snprintf(key, sizeof(key), "ctl:revoke:%s:%s", id, ef->id);
+        rc = store_credential_delete(rb->s->store, id);
+        if (rc == CORDON_ENOTFOUND)
+            rc = 0;
+        if (!rc)
+            rc = broker_command(rb->s, &cmd, key, "", "REVOKE_CREDENTIALS", "{}");
+        if (rc) {
+            deliver_err(rb, exec_id, ef->id, "iot UpdateCertificate %s: %s", id,
+                        cordon_strerror(rc));
+            return;
+        }
+        log_info("runbook api call", "api=iot:UpdateCertificate thing=%s status=%s", id, st);
+        deliver_ok(rb, exec_id, ef->id, json_object());
         return;
     }
     deliver_err(rb, exec_id, ef->id, "%s %s is not available in this cordond", svc, api);

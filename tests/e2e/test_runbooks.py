@@ -482,6 +482,30 @@ mainSteps:
 """)
         assert st == 422 and "not-registered" in res["error"]["message"], (st, res)
 
+    def test_9_update_certificate_revokes(self):
+        """iot UpdateCertificate REVOKED revokes the thing's credential at the
+        broker; an unknown certificateId fails the step clearly."""
+        self.setup()
+        pw = self.device("pump-8")
+        self.put("revoke", """schemaVersion: '0.3'
+mainSteps:
+  - name: Revoke
+    action: aws:executeAwsApi
+    inputs: {Service: iot, Api: UpdateCertificate, certificateId: pump-8, newStatus: REVOKED}
+""")
+        x = self.wait_status(self.start("revoke", {}), "Success")
+        h.wait_for(lambda: h.mqtt_pub(self.broker.port, probe("pump-8"), "x", user="pump-8",
+                                      password=pw, client_id="pump-8", v5=True).returncode != 0,
+                   what="pump-8's credential refused by the broker")
+        self.put("ghost", """schemaVersion: '0.3'
+mainSteps:
+  - name: Revoke
+    action: aws:executeAwsApi
+    inputs: {Service: iot, Api: UpdateCertificate, certificateId: ghost, newStatus: REVOKED}
+""")
+        x = self.wait_status(self.start("ghost", {}), "Failed")
+        assert "must name a thing" in x["stepExecutions"][0]["FailureMessage"], x
+
 
 if __name__ == "__main__":
     T().main()
