@@ -113,7 +113,8 @@ struct rb_proc {
     int64_t exit_status;
     int term_signal;
     int64_t timeout_ms;
-    int closing;
+    int nopen;     /* handles whose close callback has not run */
+    bool released; /* proc_close was called */
     struct rb_proc *next;
 };
 
@@ -475,10 +476,11 @@ static void deliver_err(struct runbooks *rb, const char *exec_id, const char *ef
 
 /* ---- scripts ------------------------------------------------------------------------------ */
 
+/* Every handle of p closes through here; p is freed after the last one, once released. */
 static void proc_closed(uv_handle_t *h)
 {
     struct rb_proc *p = h->data;
-    if (--p->closing > 0)
+    if (--p->nopen > 0 || !p->released)
         return;
     buf_free(&p->obuf);
     buf_free(&p->ebuf);
@@ -495,19 +497,16 @@ static void proc_unlink(struct rb_proc *p)
         }
 }
 
+/* Forget p: close its handles (those not closing yet); freed by the last close callback. */
 static void proc_close(struct rb_proc *p)
 {
     uv_handle_t *hs[] = { (uv_handle_t *)&p->proc, (uv_handle_t *)&p->in, (uv_handle_t *)&p->out,
                           (uv_handle_t *)&p->err, (uv_handle_t *)&p->timer };
     proc_unlink(p);
-    p->closing = 5;
-    for (size_t i = 0; i < 5; i++) {
-        hs[i]->data = p;
+    p->released = true;
+    for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++)
         if (!uv_is_closing(hs[i]))
             uv_close(hs[i], proc_closed);
-        else
-            p->closing--;
-    }
 }
 
 static void proc_kill(struct rb_proc *p)
@@ -662,7 +661,7 @@ static void on_written(uv_write_t *w, int status)
     struct rb_proc *p = w->data;
     (void)status;
     if (!uv_is_closing((uv_handle_t *)&p->in))
-        uv_close((uv_handle_t *)&p->in, NULL);
+        uv_close((uv_handle_t *)&p->in, proc_closed); /* EOF on the script's stdin */
 }
 
 static bool runtime_is_bash(const char *rt)
@@ -732,6 +731,7 @@ static void spawn_script(struct runbooks *rb, const char *exec_id, const struct 
     uv_pipe_init(s->loop, &p->err, 0);
     uv_timer_init(s->loop, &p->timer);
     p->in.data = p->out.data = p->err.data = p->timer.data = p->proc.data = p;
+    p->nopen = 5; /* in, out, err, timer, and the process handle (closed even if spawn fails) */
     io[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
     io[0].data.stream = (uv_stream_t *)&p->in;
     io[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
@@ -766,7 +766,7 @@ static void spawn_script(struct runbooks *rb, const char *exec_id, const struct 
         uv_buf_t b = uv_buf_init(p->input, (unsigned)strlen(p->input));
         p->wreq.data = p;
         if (uv_write(&p->wreq, (uv_stream_t *)&p->in, &b, 1, on_written))
-            uv_close((uv_handle_t *)&p->in, NULL);
+            uv_close((uv_handle_t *)&p->in, proc_closed);
     }
     uv_timer_start(&p->timer, on_timeout, (uint64_t)p->timeout_ms, 0);
 }
