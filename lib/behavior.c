@@ -412,15 +412,6 @@ bool behavior_equal(const struct behavior *a, const struct behavior *b)
 /* ---- JSON ----------------------------------------------------------------- */
 
 /* Shortest %g form that reads back to the same double. */
-static int add_double(struct buf *out, double v)
-{
-    char tmp[40];
-    snprintf(tmp, sizeof(tmp), "%.15g", v);
-    if (strtod(tmp, NULL) != v)
-        snprintf(tmp, sizeof(tmp), "%.17g", v);
-    return buf_adds(out, tmp);
-}
-
 static int add_key(struct buf *out, bool *first, const char *key)
 {
     int result = 0;
@@ -451,7 +442,7 @@ static int criteria_value_json(const struct behavior_criteria *c, struct buf *ou
         break;
     case METRIC_TYPE_NUMBER:
         if (!result)
-            result = add_double(out, c->number);
+            result = buf_add_double(out, c->number);
         break;
     case METRIC_TYPE_PORTS:
         if (!result)
@@ -484,7 +475,7 @@ static int criteria_value_json(const struct behavior_criteria *c, struct buf *ou
             if (i)
                 result = buf_addc(out, ',');
             if (!result)
-                result = add_double(out, c->numbers[i]);
+                result = buf_add_double(out, c->numbers[i]);
         }
         if (!result)
             result = buf_addc(out, ']');

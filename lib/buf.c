@@ -150,3 +150,13 @@ int buf_add_json_string(struct buf *b, const char *s, size_t len)
     }
     return result;
 }
+
+int buf_add_double(struct buf *b, double v)
+{
+    char tmp[40];
+
+    snprintf(tmp, sizeof(tmp), "%.15g", v);
+    if (strtod(tmp, NULL) != v)
+        snprintf(tmp, sizeof(tmp), "%.17g", v);
+    return buf_adds(b, tmp);
+}

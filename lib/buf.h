@@ -30,5 +30,12 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 /* Append s as a JSON string literal, quotes included, escaping as RFC 8259 requires. */
 int buf_add_json_string(struct buf *b, const char *s, size_t len);
+/*
+ * Append v as a JSON/YAML number: "%.15g" when that reads back as v (so a
+ * value read from 15 significant digits prints as those digits), else
+ * "%.17g" (exact). A NaN or infinity prints as "nan"/"inf", which is no
+ * JSON number: callers keep them out.
+ */
+int buf_add_double(struct buf *b, double v);
 
 #endif

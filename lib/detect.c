@@ -827,15 +827,6 @@ int detect_ml_status(const struct detect *d, const char *thing, const char *prof
  * JSON
  * ========================================================================== */
 
-static int add_double(struct buf *out, double v)
-{
-    char tmp[40];
-    snprintf(tmp, sizeof(tmp), "%.15g", v);
-    if (strtod(tmp, NULL) != v)
-        snprintf(tmp, sizeof(tmp), "%.17g", v);
-    return buf_adds(out, tmp);
-}
-
 static int add_ip(struct buf *out, const struct report_ip *ip)
 {
     char tmp[64];
@@ -855,7 +846,7 @@ int detect_value_json(const struct metric_datapoint *dp, struct buf *out)
         break;
     case METRIC_TYPE_NUMBER:
         if (!result)
-            result = add_double(out, dp->number);
+            result = buf_add_double(out, dp->number);
         break;
     case METRIC_TYPE_PORTS: {
         uint64_t seen[65536 / 64];
@@ -894,7 +885,7 @@ int detect_value_json(const struct metric_datapoint *dp, struct buf *out)
             if (i)
                 result = buf_addc(out, ',');
             if (!result)
-                result = add_double(out, dp->numbers[i]);
+                result = buf_add_double(out, dp->numbers[i]);
         }
         if (!result)
             result = buf_addc(out, ']');
@@ -1003,16 +994,16 @@ int detect_thing_export(const struct detect *d, const char *thing, struct buf *o
                 if (k)
                     result = buf_addc(out, ',');
                 if (!result)
-                    result = add_double(out, s->ext->w.sum[k]);
+                    result = buf_add_double(out, s->ext->w.sum[k]);
             }
             if (!result)
                 result = buf_printf(out, "]},\"ml\":{\"n\":%u,\"mean\":", s->ext->ml.n);
             if (!result)
-                result = add_double(out, s->ext->ml.mean);
+                result = buf_add_double(out, s->ext->ml.mean);
             if (!result)
                 result = buf_adds(out, ",\"var\":");
             if (!result)
-                result = add_double(out, s->ext->ml.var);
+                result = buf_add_double(out, s->ext->ml.var);
             if (!result)
                 result = buf_addc(out, '}');
         }

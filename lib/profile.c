@@ -1485,15 +1485,6 @@ static int yq(struct buf *out, const char *s)
     return buf_add_json_string(out, s, strlen(s));
 }
 
-static int ydouble(struct buf *out, double v)
-{
-    char tmp[40];
-    snprintf(tmp, sizeof(tmp), "%.15g", v);
-    if (strtod(tmp, NULL) != v)
-        snprintf(tmp, sizeof(tmp), "%.17g", v);
-    return buf_adds(out, tmp);
-}
-
 static int write_dimension(struct buf *out, const char *ind, const char *name, bool not_in)
 {
     int result = buf_printf(out, "%smetricDimension: { dimensionName: ", ind);
@@ -1532,7 +1523,7 @@ static int write_behavior(struct buf *out, const struct behavior *b)
                 break;
             case METRIC_TYPE_NUMBER:
                 if (!result)
-                    result = ydouble(out, c->number);
+                    result = buf_add_double(out, c->number);
                 break;
             case METRIC_TYPE_PORTS:
                 if (!result)
@@ -1549,7 +1540,7 @@ static int write_behavior(struct buf *out, const struct behavior *b)
                     if (i)
                         result = buf_adds(out, ", ");
                     if (!result)
-                        result = ydouble(out, c->numbers[i]);
+                        result = buf_add_double(out, c->numbers[i]);
                 }
                 if (!result)
                     result = buf_addc(out, ']');
