@@ -14,6 +14,7 @@ import json
 import os
 import random
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -40,8 +41,18 @@ def device_addr():
 
 class ScenarioTest(h.Test):
     def test_seed_scenario(self):
+        global ROGUE
         tmp = h.TempDir()
         addr = device_addr()
+        # 4444 as in the blog, unless something on this host holds it (e.g. on 0.0.0.0)
+        with socket.socket() as s:
+            try:
+                s.bind((addr, ROGUE))
+            except OSError:
+                s.bind((addr, 0))
+                print(f"port {ROGUE} busy on {addr}; the device listens on "
+                      f"{s.getsockname()[1]} instead", flush=True)
+                ROGUE = s.getsockname()[1]
         d = demo.Demo(os.path.join(str(tmp), "demo"), h.free_port(), h.free_port(),
                       h.free_port(), ROGUE, build=h.BUILD, device_addr=addr)
         skipped = []
