@@ -1618,14 +1618,15 @@ static void api_exec_signal(struct server *s, struct http_req *req, struct http_
     }
     runbook_effects_init(&fx);
     rc = runbook_exec_signal(e->x, &sig, server_now(s), &fx, &d);
-    json_decref(b);
     if (rc) {
+        json_decref(b);
         runbook_effects_free(&fx);
         http_error(res, rc == CORDON_ESTATE ? 409 : 422, *d.code ? d.code : "signal_refused", "%s",
                    *d.message ? d.message : cordon_strerror(rc));
         return;
     }
     log_info("runbook signal", "execution=%s type=%s by=%s", e->id, type, sig.approver);
+    json_decref(b);
     {
         char id[RUNBOOK_EXEC_ID_MAX + 1];
         snprintf(id, sizeof(id), "%s", e->id);
