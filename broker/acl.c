@@ -12,6 +12,9 @@
  */
 #include "broker.h"
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <stdio.h>
 #include <string.h>
 
 static bool acl__any_match(char *const *patterns, size_t n, const char *topic, const char *thing)
@@ -28,6 +31,35 @@ static bool acl__any_within(char *const *patterns, size_t n, const char *filter,
         if (control_filter_within(patterns[i], filter, thing))
             return true;
     return false;
+}
+
+/*
+ * A session first seen here with a client certificate (a certificate
+ * listener: no BASIC_AUTH) may act as id only if id is a certificate identity (a password
+ * identity's name in some certificate's CN is not its password), and, when
+ * id pins one, only with that certificate (a re-issued or revoked one with
+ * the same CN is refused). Costs one SHA-256 per session, not per message.
+ */
+static bool acl__certificate_ok(const struct ident *id, struct mosquitto *client)
+{
+    X509 *cert = mosquitto_client_certificate(client);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    bool ok;
+
+    if (!cert)
+        return true; /* no certificate: the session passed BASIC_AUTH (another session of the
+                      * identity took last_client since) */
+    ok = id->cred == CRED_CERTIFICATE;
+    if (ok && id->hash[0]) {
+        ok = X509_digest(cert, EVP_sha256(), md, &mdlen) && mdlen == 32;
+        for (unsigned int i = 0; ok && i < mdlen; i++)
+            snprintf(hex + 2 * i, 3, "%02x", md[i]);
+        ok = ok && !strcmp(hex, id->hash);
+    }
+    X509_free(cert);
+    return ok;
 }
 
 int acl__check_cb(int event, void *event_data, void *userdata)
@@ -49,10 +81,25 @@ int acl__check_cb(int event, void *event_data, void *userdata)
         return MOSQ_ERR_ACL_DENIED;
     }
     if (id->last_client != ev->client) {
-        /* a session that did not pass BASIC_AUTH: a certificate-listener connection */
-        id->last_client = ev->client;
+        /* a session that did not pass BASIC_AUTH: a certificate-listener connection. Its
+         * certificate must be the one the identity holds; a refused session stays refused
+         * (last_refused) and is kicked */
+        if (id->last_refused == ev->client) {
+            plugin__queue_kick(p, KICK_USERNAME, user);
+            return MOSQ_ERR_ACL_DENIED;
+        }
         metrics__of(id)->connection_attempts++;
         metrics__source_ip(id, ev->client);
+        if (id->cred != CRED_NONE && !id->revoked && !acl__certificate_ok(id, ev->client)) {
+            id->last_refused = ev->client;
+            metrics__of(id)->authentication_failures++;
+            mosquitto_log_printf(MOSQ_LOG_NOTICE,
+                                 "cordon: refused %s: not the certificate this identity holds",
+                                 user);
+            plugin__queue_kick(p, KICK_USERNAME, user);
+            return MOSQ_ERR_ACL_DENIED;
+        }
+        id->last_client = ev->client;
     }
     if (id->cred == CRED_NONE || id->revoked) {
         plugin__queue_kick(p, KICK_USERNAME, user);

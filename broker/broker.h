@@ -40,7 +40,9 @@ enum ident_cred {
 struct ident {
     char name[CONTROL_IDENTITY_MAX + 1];
     enum ident_cred cred;
-    char hash[CONTROL_SECRET_MAX + 1];
+    char
+        hash[CONTROL_SECRET_MAX + 1]; /* CRED_PASSWORD: the Argon2id hash; CRED_CERTIFICATE: the
+                                       * pinned certificate's SHA-256 (hex), "" = any with the CN */
     bool quarantined;
     bool revoked;
     bool has_policy;
@@ -52,6 +54,8 @@ struct ident {
      * connection (certificate listeners have no BASIC_AUTH to count it). Compared, never
      * dereferenced. */
     const struct mosquitto *last_client;
+    /* the last session refused for its certificate (acl.c); compared, never dereferenced */
+    const struct mosquitto *last_refused;
     bool metrics_dirty; /* counters changed since the last metrics message */
     struct control_thing_metrics metrics;
     UT_hash_handle hh;

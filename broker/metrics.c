@@ -45,6 +45,8 @@ int metrics__disconnect_cb(int event, void *event_data, void *userdata)
     metrics__of(id)->disconnects++;
     if (id->last_client == ev->client)
         id->last_client = NULL;
+    if (id->last_refused == ev->client)
+        id->last_refused = NULL;
     return MOSQ_ERR_SUCCESS;
 }
 

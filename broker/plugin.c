@@ -166,6 +166,9 @@ static bool plugin__apply(struct plugin *p, const struct control_cmd *c, struct 
         id->revoked = false;
         if (c->cred_kind == CONTROL_CRED_CERTIFICATE) {
             id->cred = CRED_CERTIFICATE;
+            snprintf(id->hash, sizeof(id->hash), "%s", c->secret); /* pinned SHA-256 or "" */
+            id->last_client = NULL; /* re-check the certificate of every session */
+            id->last_refused = NULL;
         } else {
             id->cred = CRED_PASSWORD;
             snprintf(id->hash, sizeof(id->hash), "%s",

@@ -221,9 +221,15 @@ int state__load(struct plugin *p, char *err, size_t errlen)
             snprintf(id->hash, sizeof(id->hash), "%s", hs);
             id->cred = CRED_PASSWORD;
         } else if (c) {
-            if (!json_is_true(c))
+            json_t *fp = json_object_get(v, "certificateSha256");
+            if (!json_is_true(c) || json_object_size(v) != (fp ? 2U : 1U))
                 LOAD_ERR("state file %s is corrupt: identities.%s.certificate must be true",
                          p->state_file, k);
+            if (fp && !control_cert_sha256_valid(json_string_value(fp)))
+                LOAD_ERR("state file %s is corrupt: identities.%s.certificateSha256 invalid",
+                         p->state_file, k);
+            if (fp)
+                snprintf(id->hash, sizeof(id->hash), "%s", json_string_value(fp));
             id->cred = CRED_CERTIFICATE;
         } else if (json_object_size(v) != 0) {
             LOAD_ERR("state file %s is corrupt: identities.%s has unknown fields", p->state_file,
@@ -335,8 +341,11 @@ static json_t *state_json(struct plugin *p)
         json_t *e = json_object();
         if (id->cred == CRED_PASSWORD)
             json_object_set_new(e, "passwordHash", json_string(id->hash));
-        else if (id->cred == CRED_CERTIFICATE)
+        else if (id->cred == CRED_CERTIFICATE) {
             json_object_set_new(e, "certificate", json_true());
+            if (id->hash[0])
+                json_object_set_new(e, "certificateSha256", json_string(id->hash));
+        }
         if (id->cred != CRED_NONE)
             json_object_set_new(ids, id->name, e);
         else

@@ -60,6 +60,18 @@ bool control_identity_valid(const char *s, size_t len)
     return true;
 }
 
+bool control_cert_sha256_valid(const char *s)
+{
+    size_t n = 0;
+
+    if (!s)
+        return false;
+    for (; s[n]; n++)
+        if (!((s[n] >= '0' && s[n] <= '9') || (s[n] >= 'a' && s[n] <= 'f')))
+            return false;
+    return n == CONTROL_CERT_SHA256_HEX;
+}
+
 bool control_pattern_valid(const char *p)
 {
     size_t len;
@@ -420,8 +432,10 @@ static bool decode_cmd(json_t *o, size_t idx, struct control_cmd *c, char *name,
 {
     static const char *const k_thing[] = { "command", "correlationId", "thing", NULL };
     static const char *const k_none[] = { "command", "correlationId", NULL };
-    static const char *const k_cred[] = { "command",      "correlationId", "thing", "password",
-                                          "passwordHash", "certificate",   NULL };
+    static const char *const k_cred[] = {
+        "command",     "correlationId",     "thing", "password", "passwordHash",
+        "certificate", "certificateSha256", NULL
+    };
     static const char *const k_pol[] = { "command", "correlationId", "scope", "thing",
                                          "publish", "subscribe",     "clear", NULL };
     char cmdname[32];
@@ -484,6 +498,17 @@ static bool decode_cmd(json_t *o, size_t idx, struct control_cmd *c, char *name,
             }
             kinds++;
             c->cred_kind = CONTROL_CRED_CERTIFICATE;
+            if (!get_str(o, "certificateSha256", false, CONTROL_CERT_SHA256_HEX, c->secret, idx,
+                         err))
+                return false;
+            if (c->secret[0] && !control_cert_sha256_valid(c->secret)) {
+                CMD_ERR("commands[%zu].certificateSha256: %d lowercase hex digits expected", idx,
+                        CONTROL_CERT_SHA256_HEX);
+                return false;
+            }
+        } else if (json_object_get(o, "certificateSha256")) {
+            CMD_ERR("commands[%zu].certificateSha256: only with \"certificate\": true", idx);
+            return false;
         }
         if (kinds != 1) {
             CMD_ERR("commands[%zu]: exactly one of password, passwordHash, certificate required",
@@ -695,9 +720,11 @@ int control_batch_encode(const struct control_cmd *cmds, size_t n, struct buf *o
                 json_object_set_new(o, "password", json_string(c->secret));
             else if (c->cred_kind == CONTROL_CRED_HASH)
                 json_object_set_new(o, "passwordHash", json_string(c->secret));
-            else if (c->cred_kind == CONTROL_CRED_CERTIFICATE)
+            else if (c->cred_kind == CONTROL_CRED_CERTIFICATE) {
                 json_object_set_new(o, "certificate", json_true());
-            else {
+                if (c->secret[0])
+                    json_object_set_new(o, "certificateSha256", json_string(c->secret));
+            } else {
                 json_decref(root);
                 return CORDON_EINVAL;
             }

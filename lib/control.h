@@ -46,6 +46,7 @@
 #define CONTROL_PATTERN_MAX        256 /* bytes of one topic pattern */
 #define CONTROL_ERROR_MAX          256 /* bytes of a response error text */
 #define CONTROL_IP_MAX             63  /* source address text */
+#define CONTROL_CERT_SHA256_HEX    64  /* SHA-256 of a certificate's DER, lowercase hex */
 #define CONTROL_MAX_DEPTH          8   /* JSON nesting */
 
 /* ---- commands ---------------------------------------------------------- */
@@ -65,7 +66,8 @@ enum control_cmd_type {
 enum control_cred_kind {
     CONTROL_CRED_PASSWORD = 1, /* "password": plaintext, hashed (Argon2id) by the plugin */
     CONTROL_CRED_HASH,         /* "passwordHash": a crypto_pwhash_str() "$argon2id$..." string */
-    CONTROL_CRED_CERTIFICATE,  /* "certificate": true — TLS client certificate (CN) only */
+    CONTROL_CRED_CERTIFICATE,  /* "certificate": true — TLS client certificate whose CN is the
+                                * thing; with "certificateSha256" (secret) only that certificate */
 };
 
 enum control_policy_scope {
@@ -92,7 +94,8 @@ struct control_cmd {
     char thing[CONTROL_IDENTITY_MAX + 1];             /* "" for get-state / non-thing scopes */
     /* set-credentials */
     enum control_cred_kind cred_kind;
-    char secret[CONTROL_SECRET_MAX + 1]; /* password or hash; "" for certificate */
+    char secret[CONTROL_SECRET_MAX + 1]; /* password, hash, or the certificate's SHA-256 (hex,
+                                          * "" = any certificate with the CN) */
     /* set-policy */
     enum control_policy_scope scope;
     bool clear; /* scope thing: drop the thing's own policy (back to default) */
@@ -127,6 +130,9 @@ bool control_identity_valid(const char *s, size_t len);
  * as a whole level) in which "${thing}" may appear inside any level.
  */
 bool control_pattern_valid(const char *p);
+
+/* True if s is CONTROL_CERT_SHA256_HEX lowercase hex digits (a certificate fingerprint). */
+bool control_cert_sha256_valid(const char *s);
 
 /*
  * Decode a command message {"commands":[...]} (data need not be

@@ -198,6 +198,8 @@ static void credentials_create(struct server *s, struct http_req *req, struct ht
             goto out;
         }
         cmd.cred_kind = CONTROL_CRED_CERTIFICATE;
+        /* the broker accepts this certificate only: an older one with the same CN stops working */
+        snprintf(cmd.secret, sizeof(cmd.secret), "%s", out.sha256);
         rc = store_credential_put(s->store, t->name, "certificate", out.cert_pem, server_now(s));
         if (!rc)
             rc = broker_command(s, &cmd, key, "", "SET_CREDENTIALS", "{\"type\":\"certificate\"}");
@@ -205,9 +207,9 @@ static void credentials_create(struct server *s, struct http_req *req, struct ht
             http_error(res, 500, "internal", "%s", cordon_strerror(rc));
         else
             http_json(res, 201,
-                      json_pack("{s:s,s:s,s:s,s:s,s:s}", "thingName", t->name, "type",
+                      json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "thingName", t->name, "type",
                                 "certificate", "certificatePem", out.cert_pem, "privateKeyPem",
-                                out.key_pem, "caPem", out.ca_pem));
+                                out.key_pem, "caPem", out.ca_pem, "certificateSha256", out.sha256));
         ca_issued_free(&out);
         if (!rc)
             log_info("device certificate issued", "thing=%s", t->name);

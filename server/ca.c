@@ -170,6 +170,14 @@ int ca_issue(struct server *s, const char *thing, struct ca_issued *out)
     out->cert_pem = bio_text(b1);
     out->key_pem = bio_text(b2);
     out->ca_pem = bio_text(b3);
+    {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int mdlen = 0;
+        if (!X509_digest(cert, EVP_sha256(), md, &mdlen) || mdlen != 32)
+            goto out;
+        for (unsigned int i = 0; i < mdlen; i++)
+            snprintf(out->sha256 + 2 * i, 3, "%02x", md[i]);
+    }
     rc = out->cert_pem && out->key_pem && out->ca_pem ? 0 : CORDON_ENOMEM;
 out:
     BIO_free(b1);

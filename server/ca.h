@@ -12,9 +12,11 @@ struct ca_issued {
     char *cert_pem;
     char *key_pem;
     char *ca_pem;
+    char sha256[65]; /* SHA-256 of the certificate's DER, lowercase hex: the broker pins it */
 };
 
-/* Issue a key and certificate for thing. Returns 0 or a CORDON_E* code. */
+/* Issue a key and certificate for thing. Returns 0, CORDON_EINVAL (thing is
+ * the broker's server identity) or another CORDON_E* code. */
 int ca_issue(struct server *s, const char *thing, struct ca_issued *out);
 void ca_issued_free(struct ca_issued *c);
 

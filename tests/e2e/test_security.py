@@ -169,6 +169,102 @@ class SecurityTest(harness.Test):
         st, t = self.d.api.call("GET", "/api/v1/things/victim")
         assert st == 200 and t["quarantined"], (st, t)
 
+    def test_06_certificates_are_pinned(self):
+        """On a certificate listener the CN is the identity. A password
+        identity must not be usable with any certificate carrying its name,
+        and once the broker pins a certificate (set-credentials with
+        certificateSha256, as cordond sends it), an older certificate with
+        the same CN (revoked, re-issued) must stop working."""
+        tmp = self.tmp = TempDir()
+        pki = harness.make_pki(tmp, ["cam1", "pw1"])
+        d = os.path.join(str(tmp), "pki")
+        old = (os.path.join(d, "cam1-old.pem"), os.path.join(d, "cam1-old.key"))
+        ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+        harness.run(["openssl", "req"] + ec + ["-keyout", old[1], "-out", old[0] + ".csr",
+                                               "-subj", "/CN=cam1"])
+        harness.run(["openssl", "x509", "-req", "-in", old[0] + ".csr", "-CA", pki["ca"],
+                     "-CAkey", os.path.join(d, "ca.key"), "-CAcreateserial", "-out", old[0],
+                     "-days", "1"])
+        pki["cam1-old"] = old
+
+        def sha256(name):
+            out = harness.run(["openssl", "x509", "-in", pki[name][0], "-noout", "-fingerprint",
+                               "-sha256"]).stdout
+            return out.strip().split("=", 1)[1].replace(":", "").lower()
+        tport = harness.free_port()
+        self.b = CordonBroker(tmp, extra=harness.tls_listener_conf(tport, pki))
+        harness.wait_port(tport, proc=self.b)
+        self.ctl = Control(tmp, self.b.port)
+
+        def cam(name, cn):
+            argv = ["mosquitto_pub", "-h", "127.0.0.1", "-p", tport, "-t",
+                    f"$aws/things/{cn}/defender/metrics/json", "-m", "{}", "-q", "1", "-V",
+                    "mqttv5", "-i", cn] + harness.tls_args(pki, name)
+            r = harness.run(argv, check=False)
+            return r.returncode == 0 and not r.stderr.strip()
+        # a password identity: its name in a certificate is not its password
+        devices(self.ctl, "pw1")
+        assert not cam("pw1", "pw1"), "a password identity logged in with a certificate"
+        # any certificate with the CN until one is pinned (compatible with older servers)
+        self.ctl.ok({"command": "set-credentials", "thing": "cam1", "certificate": True})
+        assert cam("cam1-old", "cam1") and cam("cam1", "cam1")
+        # cordond pins the certificate it issued: the older one is refused from now on
+        self.ctl.ok({"command": "set-credentials", "thing": "cam1", "certificate": True,
+                     "certificateSha256": sha256("cam1")})
+        assert not cam("cam1-old", "cam1"), "a replaced certificate still works"
+        assert cam("cam1", "cam1")
+        bad = self.ctl.send({"command": "set-credentials", "thing": "cam1", "certificate": True,
+                             "certificateSha256": "XYZ"})
+        assert not bad[0]["ok"], bad
+        # the pin survives a restart (state file)
+        self.b.restart()
+        harness.wait_port(tport, proc=self.b)
+        assert not cam("cam1-old", "cam1") and cam("cam1", "cam1")
+
+    def test_07_cordond_pins_the_certificates_it_issues(self):
+        """A certificate re-issued through the API replaces the old one at
+        the broker: the first certificate stops working."""
+        api = self.cordond()
+        api.ok("POST", "/api/v1/things", {"thingName": "cam9"})
+        first = api.ok("POST", "/api/v1/things/cam9/credentials", {"type": "certificate"})
+        second = api.ok("POST", "/api/v1/things/cam9/credentials", {"type": "certificate"})
+        d = os.path.join(str(self.tmp), "certs")
+        os.makedirs(d)
+        files = {}
+        for name, c in (("first", first), ("second", second)):
+            for k, ext in (("certificatePem", "pem"), ("privateKeyPem", "key")):
+                path = os.path.join(d, f"{name}.{ext}")
+                with open(path, "w") as f:
+                    f.write(c[k])
+                files[(name, ext)] = path
+        fp = second["certificateSha256"]
+
+        def pinned():
+            ids = json.load(open(self.b.state_file))["identities"]
+            return ids.get("cam9", {}).get("certificateSha256") == fp
+        wait_for(pinned, what="the second certificate pinned at the broker")
+        # restart the broker with a certificate listener trusting the fleet CA
+        pki = harness.make_pki(self.tmp, [])
+        tport = harness.free_port()
+        self.ctl.stop()
+        self.b.stop()
+        extra = "\n".join([f"listener {tport} 127.0.0.1",
+                           f"cafile {os.path.join(self.d.var, 'fleet-ca.pem')}",
+                           f"certfile {pki['server'][0]}", f"keyfile {pki['server'][1]}",
+                           "require_certificate true", "use_identity_as_username true"])
+        self.b = CordonBroker(self.tmp, port=self.b.port, extra=extra)
+        harness.wait_port(tport, proc=self.b)
+
+        def cam(which):
+            r = harness.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", tport, "-t",
+                             "$aws/things/cam9/defender/metrics/json", "-m", "{}", "-q", "1",
+                             "-V", "mqttv5", "-i", "cam9", "--cafile", pki["ca"], "--insecure",
+                             "--cert", files[(which, "pem")], "--key", files[(which, "key")]],
+                            check=False)
+            return r.returncode == 0 and not r.stderr.strip()
+        assert cam("second"), self.b.log()[-3000:]
+        assert not cam("first"), "the replaced certificate still works"
+
 
 if __name__ == "__main__":
     SecurityTest().main()
