@@ -330,6 +330,40 @@ static void test_large_state_response_decodes(void **state)
     buf_free(&out);
 }
 
+/* set-credentials may pin a certificate: 64 lowercase hex digits, with certificate: true only */
+static void test_certificate_pin(void **state)
+{
+    struct control_batch b;
+    struct cordon_diag d;
+    struct buf out;
+    const char *fp = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    char msg[512];
+    (void)state;
+
+    snprintf(msg, sizeof(msg),
+             "{\"commands\":[{\"command\":\"set-credentials\",\"thing\":\"cam1\","
+             "\"certificate\":true,\"certificateSha256\":\"%s\"},"
+             "{\"command\":\"set-credentials\",\"thing\":\"cam1\",\"certificate\":true,"
+             "\"certificateSha256\":\"9F86\"},"
+             "{\"command\":\"set-credentials\",\"thing\":\"cam1\",\"password\":\"x\","
+             "\"certificateSha256\":\"%s\"}]}",
+             fp, fp);
+    assert_int_equal(decode(&b, msg, &d), 0);
+    assert_int_equal(b.n, 3);
+    assert_string_equal(b.errors[0], "");
+    assert_int_equal(b.cmds[0].cred_kind, CONTROL_CRED_CERTIFICATE);
+    assert_string_equal(b.cmds[0].secret, fp);
+    assert_true(b.errors[1][0] != '\0');
+    assert_true(b.errors[2][0] != '\0');
+    buf_init(&out, CONTROL_MAX_BYTES);
+    assert_int_equal(control_batch_encode(&b.cmds[0], 1, &out), 0);
+    assert_non_null(strstr(out.ptr, fp));
+    buf_free(&out);
+    control_batch_free(&b);
+    assert_true(control_cert_sha256_valid(fp));
+    assert_false(control_cert_sha256_valid("9F86"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_pattern_valid),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_large_state_response_decodes),
+        cmocka_unit_test(test_certificate_pin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
