@@ -163,8 +163,14 @@ class ScenarioTest(h.Test):
             n = len(d.mail())
             full = api.get(f"/api/v1/incidents/{inc['_id']}")
             assert full["acknowledgedTime"], full
-            time.sleep(12)  # longer than any stage/retry of the example stack in seconds
+            acked = full["timesMs"]["acknowledged"]
+            # without the ack, oncall-primary's SMS stage would page every 5 s from here on
+            time.sleep(12)
             assert len(d.mail()) == n, [m["subject"] for m in d.mail()[n:]]
+            full = api.get(f"/api/v1/incidents/{inc['_id']}")
+            later = [e for e in full["timeline"]
+                     if e["eventType"] == "Cordon Page" and e["eventTimeMs"] > acked]
+            assert not later, later
         else:
             skipped.append("page, escalation, ack (no paging)")
 
