@@ -4,6 +4,7 @@
  */
 #include "incident_yaml.h"
 #include "utf8.h"
+#include "yaml_util.h"
 
 #include "stack.h"
 
@@ -15,33 +16,9 @@
 #include <string.h>
 #include <strings.h>
 
-/*
- * libfyaml 0.7.12 has no public fy_node_get_start_mark(): a scalar's
- * position is its token's; a collection's is its first key or item's
- * (where a block collection starts). Empty collections have none.
- */
-static const struct fy_mark *node_mark(struct fy_node *n, int depth)
-{
-    void *it = NULL;
-
-    if (!n || depth > INCIDENT_YAML_MAX_DEPTH + 2)
-        return NULL;
-    if (fy_node_is_scalar(n)) {
-        struct fy_token *t = fy_node_get_scalar_token(n);
-        return t ? fy_token_start_mark(t) : NULL;
-    }
-    if (fy_node_is_sequence(n))
-        return node_mark(fy_node_sequence_iterate(n, &it), depth + 1);
-    if (fy_node_is_mapping(n)) {
-        struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
-        return p ? node_mark(fy_node_pair_key(p), depth + 1) : NULL;
-    }
-    return NULL;
-}
-
 static void mark_of(struct fy_node *n, int *line, int *col, size_t *pos)
 {
-    const struct fy_mark *m = node_mark(n, 0);
+    const struct fy_mark *m = yaml_node_mark(n, INCIDENT_YAML_MAX_DEPTH + 2);
 
     *line = m ? m->line + 1 : 0;
     *col = m ? m->column + 1 : 0;

@@ -1,5 +1,6 @@
 #include "profile.h"
 #include "utf8.h"
+#include "yaml_util.h"
 
 #include <libfyaml.h>
 
@@ -25,40 +26,8 @@ struct pctx {
     size_t nvalues; /* value elements in the current profile */
 };
 
-/* Position of a node: scalars have a token; collections take the position of
- * their first element (libfyaml 0.7 has no public node mark). */
-static bool node_mark(struct fy_node *n, int *line, int *col)
-{
-    void *it = NULL;
-
-    for (int depth = 0; n && depth < 64; depth++) {
-        switch (fy_node_get_type(n)) {
-        case FYNT_SCALAR: {
-            struct fy_token *t = fy_node_get_scalar_token(n);
-            const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
-            if (!m)
-                return false;
-            *line = m->line + 1;
-            *col = m->column + 1;
-            return true;
-        }
-        case FYNT_SEQUENCE:
-            it = NULL;
-            n = fy_node_sequence_iterate(n, &it);
-            break;
-        case FYNT_MAPPING: {
-            struct fy_node_pair *p;
-            it = NULL;
-            p = fy_node_mapping_iterate(n, &it);
-            n = p ? fy_node_pair_key(p) : NULL;
-            break;
-        }
-        default:
-            return false;
-        }
-    }
-    return false;
-}
+/* How far down a collection is searched for its first scalar's position. */
+#define MARK_DEPTH 63
 
 static int failv(struct pctx *c, struct fy_node *at, struct fy_node *fallback, const char *path,
                  const char *fmt, va_list ap)
@@ -66,8 +35,8 @@ static int failv(struct pctx *c, struct fy_node *at, struct fy_node *fallback, c
     char msg[CORDON_DIAG_MSG_MAX];
     int line = 0, col = 0;
 
-    if (!node_mark(at, &line, &col))
-        node_mark(fallback, &line, &col);
+    if (!yaml_node_line_column(at, MARK_DEPTH, &line, &col))
+        yaml_node_line_column(fallback, MARK_DEPTH, &line, &col);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     if (line)
         cordon_diag_set(c->diag, CODE_FIELD, 0, line, col, "%s:%d:%d: %s%s%s", c->file, line, col,
@@ -1089,7 +1058,7 @@ static int parse_profile(struct pctx *c, struct profile *pr, struct fy_node *map
     result = expect_map(c, map, NULL, *path ? path : "document");
     if (result)
         return result;
-    if (node_mark(map, &line, &col))
+    if (yaml_node_line_column(map, MARK_DEPTH, &line, &col))
         pr->line = line;
     FOR_PAIRS(map, k, v)
     {
@@ -1257,7 +1226,7 @@ int profile_set_parse(struct profile_set *set, const char *file, const char *buf
         if (next) {
             struct fy_node *nr = fy_document_root(next);
             int line = 0, col = 0;
-            node_mark(nr, &line, &col);
+            yaml_node_line_column(nr, MARK_DEPTH, &line, &col);
             fy_parse_document_destroy(fyp, next);
             cordon_diag_set(diag, CODE_YAML, 0, line, col,
                             "%s:%d:%d: a second YAML document (a file holds one; put several "
