@@ -378,7 +378,10 @@ int state__save(struct plugin *p, char *err, size_t errlen)
         snprintf(err, errlen, "state file path too long");
         goto out;
     }
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* a fresh file: a leftover .new with a wider mode (O_TRUNC keeps it) or a planted symlink
+     * must not receive the password hashes */
+    unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
         goto out;

@@ -67,8 +67,11 @@ static int first_admin(struct server *s)
         return rc;
     snprintf(path, sizeof(path), "%s/admin.token", s->cfg.data_dir);
     snprintf(tmp, sizeof(tmp), "%s.new", path);
-    /* written to a temp file and renamed: readers never see a partial token */
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* written to a fresh temp file and renamed: readers never see a partial token. A leftover
+     * admin.token.new (wider mode, or a symlink planted in the data dir) is removed first: O_TRUNC
+     * would keep its mode, and open() would follow the link */
+    unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         log_error("cannot write the admin token", "path=%s error=\"%s\"", path, strerror(errno));
         store_rollback(s->store);

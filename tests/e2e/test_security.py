@@ -265,6 +265,35 @@ class SecurityTest(harness.Test):
         assert cam("second"), self.b.log()[-3000:]
         assert not cam("first"), "the replaced certificate still works"
 
+    def test_08_secret_files_are_private(self):
+        """admin.token and the broker state file (password hashes) are 0600
+        even when a leftover .new file with a wider mode, or a symlink, is in
+        the way."""
+        tmp = self.tmp = TempDir()
+        var = os.path.join(str(tmp), "var")
+        os.makedirs(var)
+        decoy = os.path.join(str(tmp), "decoy")
+        open(decoy, "w").close()
+        os.chmod(decoy, 0o644)
+        with open(os.path.join(var, "admin.token.new"), "w") as f:
+            f.write("old")
+        os.chmod(os.path.join(var, "admin.token.new"), 0o644)
+        state_new = os.path.join(str(tmp), "broker-state.json.new")
+        os.symlink(decoy, state_new)
+        self.b = CordonBroker(tmp)
+        self.ctl = Control(tmp, self.b.port)
+        devices(self.ctl, "dev1")
+        mode = os.lstat(self.b.state_file).st_mode
+        assert mode & 0o777 == 0o600 and not os.path.islink(self.b.state_file), oct(mode)
+        assert open(decoy).read() == "", "the state was written through a planted symlink"
+        self.d = Cordond(tmp, self.b.port)
+        tok = os.path.join(var, "admin.token")
+        assert os.stat(tok).st_mode & 0o777 == 0o600, oct(os.stat(tok).st_mode)
+        # the fleet CA key, created at the first certificate
+        self.d.api.ok("POST", "/api/v1/things", {"thingName": "cam1"})
+        self.d.api.ok("POST", "/api/v1/things/cam1/credentials", {"type": "certificate"})
+        assert os.stat(os.path.join(var, "fleet-ca.key")).st_mode & 0o777 == 0o600
+
 
 if __name__ == "__main__":
     SecurityTest().main()
