@@ -191,14 +191,15 @@ class T(h.Test):
         assert "  + securityProfile DeviceRuleBaseline" in out, out
         assert "  + securityProfile DeviceMLBaseline" in out, out
         assert "  - thingGroup plant-a" in out, out  # not in the example stack
-        assert re.search(r"Plan: 2 to create, \d+ to update, 1 to delete\.", out), out
+        # 2 profiles + the example's contacts, escalation plan and response plan
+        assert re.search(r"Plan: 6 to create, \d+ to update, 1 to delete\.", out), out
         plan = json.loads(self.cli("plan", "-f", EXAMPLE, "--json")[0])
         assert {(c["action"], c["name"]) for c in plan["changes"]} >= {
             ("create", "DeviceRuleBaseline"), ("delete", "plant-a")}, plan
         out, err = self.cli("apply", "-f", EXAMPLE, expect=2)
         assert "--yes" in err, err
         out, _ = self.cli("apply", "-f", EXAMPLE, "--yes")
-        assert "+ securityProfile DeviceRuleBaseline" in out and "Applied: 2 created" in out, out
+        assert "+ securityProfile DeviceRuleBaseline" in out and "Applied: 6 created" in out, out
         out, _ = self.cli("plan", "-f", EXAMPLE)
         assert out.startswith("No changes"), out
         exported = os.path.join(self.tmp.path, "exported.yaml")
