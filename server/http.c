@@ -251,16 +251,19 @@ static void dispatch(struct http *h, struct http_req *req, struct http_res *res)
         const char *auth =
             MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         char role[32];
+        static char token_name[256]; /* valid during the handler call (one loop thread) */
         if (!auth || strncmp(auth, "Bearer ", 7) != 0) {
             http_error(res, 401, "unauthorized",
                        "an Authorization: Bearer TOKEN header is required");
             return;
         }
-        if (tokens_check(h->s, auth + 7, role, sizeof(role)) != 0) {
+        if (tokens_check_name(h->s, auth + 7, role, sizeof(role), token_name, sizeof(token_name)) !=
+            0) {
             http_error(res, 401, "unauthorized", "unknown or revoked token");
             return;
         }
         req->role = role_parse(role);
+        req->token_name = token_name;
         if (req->role < r->role) {
             http_error(res, 403, "forbidden", "role %s cannot %s %s (needs %s)",
                        role_names[req->role], req->method, r->pattern, role_names[r->role]);

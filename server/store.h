@@ -200,6 +200,9 @@ int store_token_add(struct store *st, const char *id, const char *name, const ch
                     const char *hash, int64_t created_at);
 /* Role of the token whose hash is hash; CORDON_ENOTFOUND. */
 int store_token_role(struct store *st, const char *hash, char *role, size_t rolelen);
+/* Same, plus the token's name into name[namelen] (may be NULL). */
+int store_token_lookup(struct store *st, const char *hash, char *role, size_t rolelen, char *name,
+                       size_t namelen);
 int store_token_delete(struct store *st, const char *id);
 int store_tokens_list(struct store *st, store_token_cb cb, void *ctx);
 

@@ -203,7 +203,7 @@ static const char *stmt_sql[S_COUNT_] = {
     [S_TIMERS_LOAD] = "SELECT key, kind, due_at, payload FROM timers ORDER BY due_at",
     [S_TOKEN_ADD] = "INSERT INTO tokens (id, name, role, hash, created_at) "
                     "VALUES (?1, ?2, ?3, ?4, ?5)",
-    [S_TOKEN_ROLE] = "SELECT role FROM tokens WHERE hash = ?1",
+    [S_TOKEN_ROLE] = "SELECT role, name FROM tokens WHERE hash = ?1",
     [S_TOKEN_DEL] = "DELETE FROM tokens WHERE id = ?1",
     [S_TOKENS_LIST] = "SELECT id, name, role, created_at FROM tokens ORDER BY created_at",
     [S_DOC_PUT] = "INSERT INTO docs (kind, name, body, updated_at) VALUES (?1, ?2, ?3, ?4) "
@@ -1054,7 +1054,8 @@ int store_token_add(struct store *st, const char *id, const char *name, const ch
     return step_done(st, s);
 }
 
-int store_token_role(struct store *st, const char *hash, char *role, size_t rolelen)
+int store_token_lookup(struct store *st, const char *hash, char *role, size_t rolelen, char *name,
+                       size_t namelen)
 {
     sqlite3_stmt *s = stmt(st, S_TOKEN_ROLE);
     int rc = CORDON_ENOTFOUND;
@@ -1063,10 +1064,17 @@ int store_token_role(struct store *st, const char *hash, char *role, size_t role
     bt(s, 1, hash);
     if (sqlite3_step(s) == SQLITE_ROW) {
         snprintf(role, rolelen, "%s", ct(s, 0));
+        if (name && namelen)
+            snprintf(name, namelen, "%s", ct(s, 1));
         rc = 0;
     }
     sqlite3_reset(s);
     return rc;
+}
+
+int store_token_role(struct store *st, const char *hash, char *role, size_t rolelen)
+{
+    return store_token_lookup(st, hash, role, rolelen, NULL, 0);
 }
 
 int store_token_delete(struct store *st, const char *id)

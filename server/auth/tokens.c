@@ -23,14 +23,20 @@ static void token_hash(const char *token, char hex[65])
     sodium_bin2hex(hex, 65, h, sizeof(h));
 }
 
-int tokens_check(struct server *s, const char *token, char *role, size_t rolelen)
+int tokens_check_name(struct server *s, const char *token, char *role, size_t rolelen, char *name,
+                      size_t namelen)
 {
     char hex[65];
     size_t n = strlen(token);
     if (n < 8 || n >= TOKEN_TEXT_MAX)
         return CORDON_ENOTFOUND;
     token_hash(token, hex);
-    return store_token_role(s->store, hex, role, rolelen);
+    return store_token_lookup(s->store, hex, role, rolelen, name, namelen);
+}
+
+int tokens_check(struct server *s, const char *token, char *role, size_t rolelen)
+{
+    return tokens_check_name(s, token, role, rolelen, NULL, 0);
 }
 
 static int role_ok(const char *role)

@@ -18,6 +18,9 @@ void tokens_free(struct server *s);
 
 /* Role of token into role[rolelen]; returns 0 or CORDON_ENOTFOUND. */
 int tokens_check(struct server *s, const char *token, char *role, size_t rolelen);
+/* Same, plus the token's name into name[namelen] (the approver of runbook signals). */
+int tokens_check_name(struct server *s, const char *token, char *role, size_t rolelen, char *name,
+                      size_t namelen);
 
 /*
  * Create a token named name with role; the clear text goes into

@@ -506,6 +506,40 @@ mainSteps:
         x = self.wait_status(self.start("ghost", {}), "Failed")
         assert "must name a thing" in x["stepExecutions"][0]["FailureMessage"], x
 
+    def test_10_approve_by_token_name_and_cancel(self):
+        """aws:approve: the approver is the API token's name (someone not
+        listed is refused); Cancel stops a waiting execution."""
+        self.setup()
+        toks = {n: self.api.ok("POST", "/api/v1/tokens", {"name": n, "role": "responder"})
+                ["token"] for n in ("alice", "mallory")}
+        self.put("approval", """schemaVersion: '0.3'
+mainSteps:
+  - name: Release
+    action: aws:approve
+    inputs:
+      Approvers: [alice]
+      Message: Release pump-1?
+outputs: [Release.ApprovalStatus]
+""")
+        xid = self.start("approval", {})
+        self.wait_status(xid, "Waiting", "Release")
+        st, res = self.api.call("POST", f"/api/v1/executions/{xid}/signals",
+                                {"type": "Approve"}, token=toks["mallory"])
+        assert st == 422 and "mallory" in res["error"]["message"], (st, res)
+        self.api.ok("POST", f"/api/v1/executions/{xid}/signals",
+                    {"type": "Approve", "comment": "fixed"}, token=toks["alice"])
+        x = self.wait_status(xid, "Success")
+        assert x["outputs"]["Release.ApprovalStatus"] == "Approved", x
+        dec = x["stepExecutions"][0]["Outputs"]["ApproverDecisions"]
+        assert dec[0]["Approver"] == "alice" and dec[0]["Comment"] == "fixed", dec
+        # Cancel
+        xid = self.start("approval", {})
+        self.wait_status(xid, "Waiting", "Release")
+        self.cli("executions", "signal", xid, "Cancel")
+        self.wait_status(xid, "Cancelled")
+        st, res = self.api.call("POST", f"/api/v1/executions/{xid}/signals", {"type": "Resume"})
+        assert st == 409, (st, res)
+
 
 if __name__ == "__main__":
     T().main()
