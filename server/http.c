@@ -320,10 +320,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         http_error(&res, 414, "bad_request", "path too long");
     else
         dispatch(h, &req, &res);
-    if (res.status >= 500)
-        log_warn("http request failed", "method=%s path=%s status=%d", method, url, res.status);
-    else
-        log_debug("http request", "method=%s path=%s status=%d", method, url, res.status);
+    if (res.status >= 500 || log_enabled(LOG_DEBUG)) {
+        /* the path is the client's (decoded: it may hold newlines or quotes): quoted, so it
+         * cannot forge a log line or a field */
+        char qm[32], qp[HTTP_PATH_MAX + 8];
+        log_q(method, qm, sizeof(qm));
+        log_q(url, qp, sizeof(qp));
+        if (res.status >= 500)
+            log_warn("http request failed", "method=%s path=%s status=%d", qm, qp, res.status);
+        else
+            log_debug("http request", "method=%s path=%s status=%d", qm, qp, res.status);
+    }
     ret = send_res(conn, &res);
     buf_free(&res.body);
     return ret;

@@ -294,6 +294,23 @@ class SecurityTest(harness.Test):
         self.d.api.ok("POST", "/api/v1/things/cam1/credentials", {"type": "certificate"})
         assert os.stat(os.path.join(var, "fleet-ca.key")).st_mode & 0o777 == 0o600
 
+    def test_09_request_paths_cannot_forge_log_lines(self):
+        """The request path is logged; a percent-encoded newline in it must
+        not start a forged log line."""
+        port = self.broker()
+        self.d = Cordond(self.tmp, port)
+        with open(self.d.conf) as f:
+            conf = f.read().replace("level: info", "level: debug")
+        with open(self.d.conf, "w") as f:
+            f.write(conf)
+        self.d.restart()
+        st, _ = self.d.api.call("GET", "/x%0Ats=forged%20level=error%20msg=%22forged%22",
+                                token=None)
+        assert st == 404, st
+        wait_for(lambda: "forged" in self.d.log(), what="the request logged")
+        forged = [l for l in self.d.log().splitlines() if l.startswith("ts=forged")]
+        assert not forged, forged
+
 
 if __name__ == "__main__":
     SecurityTest().main()
