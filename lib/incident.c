@@ -6,6 +6,7 @@
 
 #include "detect.h"
 #include "incident_yaml.h"
+#include "violation.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -120,18 +121,12 @@ void incident_time_iso(int64_t ms, char *out, size_t n)
 int incident_uuid(const struct incident_random *rnd, char *out)
 {
     uint8_t b[16];
-    int i, k = 0;
 
     if (!rnd || !rnd->fill || rnd->fill(rnd->ctx, b, sizeof(b)))
         return CORDON_EINVAL;
-    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40);
-    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80);
-    for (i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[k++] = '-';
-        k += snprintf(out + k, 3, "%02x", b[i]);
-    }
-    out[k] = '\0';
+    b[6] = (uint8_t)((b[6] & 0x0f) | 0x40); /* version 4 */
+    b[8] = (uint8_t)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    violation_id_format(b, out);
     return 0;
 }
 
