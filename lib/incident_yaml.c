@@ -620,3 +620,13 @@ bool incident_name_valid(const char *s, const char *extra)
     }
     return true;
 }
+
+int incident_yaml_node_take(struct fy_document *fyd, struct buf *b, struct fy_node **out)
+{
+    /* the document owns the text: libfyaml keeps pointers into it */
+    *out = fy_node_build_from_malloc_string(fyd, b->ptr, b->len);
+    if (*out)
+        return 0;
+    buf_free(b);
+    return CORDON_ENOMEM;
+}

@@ -80,6 +80,14 @@ int incident_yaml_to_json(const struct incident_yaml *y, struct fy_node *n, cons
  */
 int incident_yaml_emit(struct buf *out, const json_t *v, int indent);
 
+/*
+ * A stack kind's write (lib/stack.h) from the YAML text in b: on 0 *out is
+ * a node of fyd parsed from b, and fyd owns b's memory (libfyaml keeps
+ * pointers into its input; do not free b); on error (CORDON_ENOMEM) *out is
+ * NULL and b is freed.
+ */
+int incident_yaml_node_take(struct fy_document *fyd, struct buf *b, struct fy_node **out);
+
 /* Compare two JSON objects for stack_diff: 0 when equal, else 1 and a
  * reason like "plan changed" naming the first differing key. */
 int incident_json_compare(const json_t *a, const json_t *b, char *reason, size_t size);

@@ -697,15 +697,11 @@ static int kind_write(const void *obj, struct fy_document *fyd, struct fy_node *
     *out = NULL;
     buf_init(&b, INCIDENT_YAML_MAX_BYTES);
     r = response_plan_to_yaml(obj, &b, 0);
-    if (!r) {
-        /* the document owns the text: libfyaml keeps pointers into it */
-        *out = fy_node_build_from_malloc_string(fyd, b.ptr, b.len);
-        if (*out)
-            return 0;
-        r = CORDON_ENOMEM;
+    if (r) {
+        buf_free(&b);
+        return r;
     }
-    buf_free(&b);
-    return r;
+    return incident_yaml_node_take(fyd, &b, out);
 }
 
 static int kind_compare(const void *a, const void *b, char *reason, size_t size)
