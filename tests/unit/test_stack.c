@@ -599,9 +599,16 @@ static void test_profile_update_reasons(void **state)
     assert_non_null(at);
     snprintf(changed, len + 64, "%.*sports: [22, 53, 443, 8080]%s", (int)(at - text), text,
              at + strlen("ports: [22, 53, 443]"));
+    /* cut the ML profile: from its comment to the next top-level line */
     at = strstr(changed, "  # ML baseline");
     assert_non_null(at);
-    *at = '\0';
+    {
+        char *next = at;
+        while ((next = strchr(next, '\n')) && (next[1] == ' ' || next[1] == '\n'))
+            next++;
+        memmove(at, next ? next + 1 : at + strlen(at),
+                strlen(next ? next + 1 : at + strlen(at)) + 1);
+    }
     stack_init(&cur);
     stack_init(&des);
     assert_int_equal(stack_parse(&cur, text, len, "a.yaml", &d), 0);
