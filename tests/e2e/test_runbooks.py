@@ -540,6 +540,38 @@ outputs: [Release.ApprovalStatus]
         st, res = self.api.call("POST", f"/api/v1/executions/{xid}/signals", {"type": "Resume"})
         assert st == 409, (st, res)
 
+    def test_11_kill9_during_script(self):
+        """A script running when cordond dies is retried if maxAttempts allows,
+        else its step fails "interrupted by a restart"."""
+        self.setup()
+        doc = """schemaVersion: '0.3'
+parameters:
+  Mark: {type: String}
+mainSteps:
+  - name: Work
+    action: aws:executeScript
+    maxAttempts: %d
+    inputs:
+      Runtime: bash
+      Handler: x
+      InputPayload: {}
+      Script: |-
+        touch '{{ Mark }}'; sleep 2; echo '{"done": true}'
+"""
+        self.put("retry", doc % 2)
+        self.put("once", doc % 1)
+        m1 = os.path.join(self.tmp.path, "m1")
+        m2 = os.path.join(self.tmp.path, "m2")
+        x1 = self.start("retry", {"Mark": m1})
+        x2 = self.start("once", {"Mark": m2})
+        h.wait_for(lambda: os.path.exists(m1) and os.path.exists(m2), what="scripts running")
+        self.d.restart(kill9=True)
+        self.api = self.d.api
+        x = self.wait_status(x1, "Success")
+        assert x["stepExecutions"][0]["Attempts"] == 2, x["stepExecutions"][0]
+        x = self.wait_status(x2, "Failed")
+        assert "interrupted by a restart" in x["stepExecutions"][0]["FailureMessage"], x
+
 
 if __name__ == "__main__":
     T().main()
