@@ -526,6 +526,7 @@ static void proc_finish(struct rb_proc *p)
         return;
     p->done = true;
     uv_timer_stop(&p->timer);
+    store_doc_delete(rb->s->store, "runbook-proc", p->effect_id);
     snprintf(exec_id, sizeof(exec_id), "%s", p->exec_id);
     snprintf(effect_id, sizeof(effect_id), "%s", p->effect_id);
     el = p->ebuf.len;
@@ -760,6 +761,13 @@ static void spawn_script(struct runbooks *rb, const char *exec_id, const struct 
     }
     log_info("runbook script started", "execution=%s effect=%s runtime=%s pid=%d", exec_id, ef->id,
              rt ? rt : "python3", p->proc.pid);
+    {
+        /* durable record of the process group: a restart kills it before retrying */
+        json_t *row = json_pack("{s:i, s:s}", "pid", p->proc.pid, "execution", exec_id);
+        if (row)
+            doc_put(s, "runbook-proc", ef->id, row);
+        json_decref(row);
+    }
     uv_read_start((uv_stream_t *)&p->out, on_alloc, on_read);
     uv_read_start((uv_stream_t *)&p->err, on_alloc, on_read);
     {
@@ -1308,6 +1316,31 @@ static int recover_cb(void *ctx, const char *kind, const char *name, const char 
     return 0;
 }
 
+static int orphan_cb(void *ctx, const char *kind, const char *name, const char *body)
+{
+    json_t *j = json_loads(body, 0, NULL);
+    int pid = j ? (int)json_integer_value(json_object_get(j, "pid")) : 0;
+    (void)kind;
+    if (pid > 1 && kill(-pid, SIGKILL) == 0)
+        log_info("runbook script of the previous run killed", "effect=%s pgid=%d", name, pid);
+    json_decref(j);
+    json_array_append_new(ctx, json_string(name));
+    return 0;
+}
+
+/* Scripts still running from before a crash: kill their process groups, forget them. */
+static void kill_orphans(struct runbooks *rb)
+{
+    json_t *names = json_array(), *n;
+    size_t i;
+    store_docs_list(rb->s->store, "runbook-proc", orphan_cb, names);
+    json_array_foreach(names, i, n)
+    {
+        store_doc_delete(rb->s->store, "runbook-proc", json_string_value(n));
+    }
+    json_decref(names);
+}
+
 static void recover_all(struct runbooks *rb)
 {
     struct server *s = rb->s;
@@ -1662,6 +1695,7 @@ int runbooks_init(struct server *s)
                      api_exec_signal);
     if (rc)
         return CORDON_ENOMEM;
+    kill_orphans(rb);
     recover_all(rb);
     return 0;
 }

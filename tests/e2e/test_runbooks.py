@@ -542,7 +542,8 @@ outputs: [Release.ApprovalStatus]
 
     def test_11_kill9_during_script(self):
         """A script running when cordond dies is retried if maxAttempts allows,
-        else its step fails "interrupted by a restart"."""
+        else its step fails "interrupted by a restart"; the first attempt's
+        process group is killed at the restart (no stray process)."""
         self.setup()
         doc = """schemaVersion: '0.3'
 parameters:
@@ -556,7 +557,8 @@ mainSteps:
       Handler: x
       InputPayload: {}
       Script: |-
-        touch '{{ Mark }}'; sleep 2; echo '{"done": true}'
+        if [ -e '{{ Mark }}.1' ]; then touch '{{ Mark }}'; echo '{"done": true}'
+        else touch '{{ Mark }}.1'; exec sleep 37; fi
 """
         self.put("retry", doc % 2)
         self.put("once", doc % 1)
@@ -564,14 +566,18 @@ mainSteps:
         m2 = os.path.join(self.tmp.path, "m2")
         x1 = self.start("retry", {"Mark": m1})
         x2 = self.start("once", {"Mark": m2})
-        h.wait_for(lambda: os.path.exists(m1) and os.path.exists(m2), what="scripts running")
+        h.wait_for(lambda: os.path.exists(m1 + ".1") and os.path.exists(m2 + ".1"),
+                   what="scripts running")
         self.d.restart(kill9=True)
         self.api = self.d.api
         x = self.wait_status(x1, "Success")
         assert x["stepExecutions"][0]["Attempts"] == 2, x["stepExecutions"][0]
+        assert os.path.exists(m1)  # the retry ran
         x = self.wait_status(x2, "Failed")
         assert "interrupted by a restart" in x["stepExecutions"][0]["FailureMessage"], x
-
+        h.wait_for(lambda: subprocess.run(["pgrep", "-x", "-f", "sleep 37"],
+                                          capture_output=True).returncode == 1,
+                   what="first attempts killed")
 
 if __name__ == "__main__":
     T().main()
