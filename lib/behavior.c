@@ -430,25 +430,25 @@ static int add_str(struct buf *out, const char *s)
     return buf_add_json_string(out, s, strlen(s));
 }
 
-static int criteria_value_json(const struct behavior_criteria *c, struct buf *out)
+int behavior_value_write(const struct behavior_criteria *c, struct buf *out, const char *sep)
 {
-    int result;
+    int result = 0;
 
-    result = buf_printf(out, "{\"%s\":", metric_type_value_key(c->value_type));
     switch (c->value_type) {
     case METRIC_TYPE_COUNT:
-        if (!result)
-            result = buf_printf(out, "%llu", (unsigned long long)c->count);
+        result = buf_printf(out, "%llu", (unsigned long long)c->count);
         break;
     case METRIC_TYPE_NUMBER:
-        if (!result)
-            result = buf_add_double(out, c->number);
+        result = buf_add_double(out, c->number);
         break;
     case METRIC_TYPE_PORTS:
-        if (!result)
-            result = buf_addc(out, '[');
-        for (uint32_t i = 0; !result && i < c->nports; i++)
-            result = buf_printf(out, i ? ",%u" : "%u", c->ports[i]);
+        result = buf_addc(out, '[');
+        for (uint32_t i = 0; !result && i < c->nports; i++) {
+            if (i)
+                result = buf_adds(out, sep);
+            if (!result)
+                result = buf_printf(out, "%u", c->ports[i]);
+        }
         if (!result)
             result = buf_addc(out, ']');
         break;
@@ -456,11 +456,10 @@ static int criteria_value_json(const struct behavior_criteria *c, struct buf *ou
     case METRIC_TYPE_STRINGS: {
         char **v = c->value_type == METRIC_TYPE_IPS ? c->cidrs : c->strings;
         uint32_t n = c->value_type == METRIC_TYPE_IPS ? c->ncidrs : c->nstrings;
-        if (!result)
-            result = buf_addc(out, '[');
+        result = buf_addc(out, '[');
         for (uint32_t i = 0; !result && i < n; i++) {
             if (i)
-                result = buf_addc(out, ',');
+                result = buf_adds(out, sep);
             if (!result)
                 result = add_str(out, v[i]);
         }
@@ -469,11 +468,10 @@ static int criteria_value_json(const struct behavior_criteria *c, struct buf *ou
         break;
     }
     case METRIC_TYPE_NUMBERS:
-        if (!result)
-            result = buf_addc(out, '[');
+        result = buf_addc(out, '[');
         for (uint32_t i = 0; !result && i < c->nnumbers; i++) {
             if (i)
-                result = buf_addc(out, ',');
+                result = buf_adds(out, sep);
             if (!result)
                 result = buf_add_double(out, c->numbers[i]);
         }
@@ -481,6 +479,15 @@ static int criteria_value_json(const struct behavior_criteria *c, struct buf *ou
             result = buf_addc(out, ']');
         break;
     }
+    return result;
+}
+
+static int criteria_value_json(const struct behavior_criteria *c, struct buf *out)
+{
+    int result = buf_printf(out, "{\"%s\":", metric_type_value_key(c->value_type));
+
+    if (!result)
+        result = behavior_value_write(c, out, ",");
     if (!result)
         result = buf_addc(out, '}');
     return result;

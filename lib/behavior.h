@@ -145,6 +145,14 @@ const char *behavior_confidence_name(enum behavior_confidence c);
 /* Append {"name":…,"metric":…,"metricDimension"?:…,"criteria":{…}} to out. */
 int behavior_json(const struct behavior *b, struct buf *out);
 
+/*
+ * Append the criteria's value (its value_type's count, number or list)
+ * without the key: a number, or a list "[a<sep>b]" of numbers or JSON
+ * strings. sep "," writes JSON; ", " writes YAML flow style (JSON strings
+ * are valid YAML). 0 or the buf error.
+ */
+int behavior_value_write(const struct behavior_criteria *c, struct buf *out, const char *sep);
+
 /* ---- duration windows ---------------------------------------------------- */
 
 /*

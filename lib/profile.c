@@ -1485,52 +1485,8 @@ static int write_behavior(struct buf *out, const struct behavior *b)
             result = buf_printf(out, "      comparisonOperator: %s\n", metric_op_name(c->op));
         if (!result && b->kind == BEHAVIOR_RULE) {
             result = buf_printf(out, "      value: { %s: ", metric_type_value_key(c->value_type));
-            switch (c->value_type) {
-            case METRIC_TYPE_COUNT:
-                if (!result)
-                    result = buf_printf(out, "%llu", (unsigned long long)c->count);
-                break;
-            case METRIC_TYPE_NUMBER:
-                if (!result)
-                    result = buf_add_double(out, c->number);
-                break;
-            case METRIC_TYPE_PORTS:
-                if (!result)
-                    result = buf_addc(out, '[');
-                for (uint32_t i = 0; !result && i < c->nports; i++)
-                    result = buf_printf(out, i ? ", %u" : "%u", c->ports[i]);
-                if (!result)
-                    result = buf_addc(out, ']');
-                break;
-            case METRIC_TYPE_NUMBERS:
-                if (!result)
-                    result = buf_addc(out, '[');
-                for (uint32_t i = 0; !result && i < c->nnumbers; i++) {
-                    if (i)
-                        result = buf_adds(out, ", ");
-                    if (!result)
-                        result = buf_add_double(out, c->numbers[i]);
-                }
-                if (!result)
-                    result = buf_addc(out, ']');
-                break;
-            case METRIC_TYPE_IPS:
-            case METRIC_TYPE_STRINGS: {
-                char **v = c->value_type == METRIC_TYPE_IPS ? c->cidrs : c->strings;
-                uint32_t n = c->value_type == METRIC_TYPE_IPS ? c->ncidrs : c->nstrings;
-                if (!result)
-                    result = buf_addc(out, '[');
-                for (uint32_t i = 0; !result && i < n; i++) {
-                    if (i)
-                        result = buf_adds(out, ", ");
-                    if (!result)
-                        result = yq(out, v[i]);
-                }
-                if (!result)
-                    result = buf_addc(out, ']');
-                break;
-            }
-            }
+            if (!result)
+                result = behavior_value_write(c, out, ", ");
             if (!result)
                 result = buf_adds(out, " }\n");
         }

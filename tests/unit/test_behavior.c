@@ -359,6 +359,27 @@ static void test_behavior_json(void **state)
     buf_free(&out);
 }
 
+static void test_behavior_value_write(void **state)
+{
+    const struct behavior *b;
+    struct buf out;
+    (void)state;
+    buf_init(&out, 4096);
+    b = one("aws:listening-tcp-ports", "in-port-set", "ports: [22, 53, 443]", NULL);
+    assert_int_equal(behavior_value_write(&b->c, &out, ", "), 0);
+    assert_string_equal(out.ptr, "[22, 53, 443]");
+    buf_reset(&out);
+    b = one("aws:destination-ip-addresses", "in-cidr-set", "cidrs: [10.0.0.0/8, \"2001:db8::/32\"]",
+            NULL);
+    assert_int_equal(behavior_value_write(&b->c, &out, ","), 0);
+    assert_string_equal(out.ptr, "[\"10.0.0.0/8\",\"2001:db8::/32\"]");
+    buf_reset(&out);
+    b = one("aws:num-messages-sent", "greater-than", "count: 5", NULL);
+    assert_int_equal(behavior_value_write(&b->c, &out, ", "), 0);
+    assert_string_equal(out.ptr, "5");
+    buf_free(&out);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -378,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_window_sums_trailing),
         cmocka_unit_test(test_statistics_and_equality),
         cmocka_unit_test(test_behavior_json),
+        cmocka_unit_test(test_behavior_value_write),
     };
     return cmocka_run_group_tests(tests, NULL, teardown);
 }
