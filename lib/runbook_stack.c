@@ -113,8 +113,10 @@ static int rb_parse(struct fy_node *node, const char *file, void **obj, struct c
         }
         rc = runbook_doc_load(&doc, text, len, name, NULL, &d);
         if (rc) {
-            stack_node_error(diag, content, file, "InvalidRunbook", "runbooks: %s: %s", name,
-                             d.message);
+            int e = stack_node_error(diag, content, file, "InvalidRunbook", "runbooks: %s: %s",
+                                     name, d.message);
+            if (rc != CORDON_ENOMEM && rc != CORDON_ETOOBIG)
+                rc = e; /* an unsupported action is a bad value in a stack */
             goto out;
         }
         runbook_doc_free(doc);
