@@ -4,6 +4,7 @@ credentials, groups, quarantine, profiles, violations, plan/apply/export round
 trip, --json output, auth failures, the config file."""
 import json
 import os
+import shutil
 import pty
 import re
 import stat
@@ -192,14 +193,14 @@ class T(h.Test):
         assert "  + securityProfile DeviceMLBaseline" in out, out
         assert "  - thingGroup plant-a" in out, out  # not in the example stack
         # 2 profiles + the example's contacts, escalation plan and response plan
-        assert re.search(r"Plan: 6 to create, \d+ to update, 1 to delete\.", out), out
+        assert re.search(r"Plan: 7 to create, \d+ to update, 1 to delete\.", out), out
         plan = json.loads(self.cli("plan", "-f", EXAMPLE, "--json")[0])
         assert {(c["action"], c["name"]) for c in plan["changes"]} >= {
             ("create", "DeviceRuleBaseline"), ("delete", "plant-a")}, plan
         out, err = self.cli("apply", "-f", EXAMPLE, expect=2)
         assert "--yes" in err, err
         out, _ = self.cli("apply", "-f", EXAMPLE, "--yes")
-        assert "+ securityProfile DeviceRuleBaseline" in out and "Applied: 6 created" in out, out
+        assert "+ securityProfile DeviceRuleBaseline" in out and "Applied: 7 created" in out, out
         out, _ = self.cli("plan", "-f", EXAMPLE)
         assert out.startswith("No changes"), out
         exported = os.path.join(self.tmp.path, "exported.yaml")
@@ -214,6 +215,9 @@ class T(h.Test):
         # a change shows as ~ with its reason
         with open(EXAMPLE) as f:
             changed = f.read().replace("ports: [22, 53, 443]", "ports: [22, 53, 443, 8080]")
+        # the edited copy keeps the example's runbook file beside it (file: is relative)
+        shutil.copytree(os.path.join(h.SRC, "examples", "runbooks"),
+                        os.path.join(self.tmp.path, "runbooks"), dirs_exist_ok=True)
         changed_path = self.tmp.file("changed.yaml", changed)
         out, _ = self.cli("plan", "-f", changed_path)
         assert ("  ~ securityProfile DeviceRuleBaseline  (behavior AuthorizedTcpPorts changed)"
@@ -228,7 +232,8 @@ class T(h.Test):
         assert self.cli("plan", "-f", changed_path)[0].startswith("No changes")
         out, _ = self.cli("apply", "-f", "-", "--yes", "--json", stdin=text)
         assert json.loads(out)["applied"] is True, out
-        out, _ = self.cli("apply", "-f", "-", "--yes", "--json", stdin=changed)
+        out, _ = self.cli("apply", "-f", "-", "--yes", "--json", stdin=changed,
+                          cwd=self.tmp.path)
         assert json.loads(out)["applied"] is True, out
 
         # profiles

@@ -25,14 +25,31 @@ def name(i):
     return f"sim-{i:04d}"
 
 
+def inline_files(path):
+    """The stack text as the cordon CLI sends it: each runbook's `file: P`
+    (relative to the stack) replaced by `content: |` and the file's lines."""
+    out = []
+    base = os.path.dirname(path)
+    with open(path) as f:
+        for line in f:
+            stripped = line.lstrip()
+            if stripped.startswith("file: "):
+                indent = line[:len(line) - len(stripped)]
+                out.append(f"{indent}content: |\n")
+                with open(os.path.join(base, stripped[len("file: "):].strip())) as rb:
+                    out.extend(f"{indent}  {l}" if l.strip() else "\n" for l in rb)
+            else:
+                out.append(line)
+    return "".join(out)
+
+
 class FleetTest(h.Test):
     def test_fleet_only_anomalous_things_alarm(self):
         tmp = h.TempDir()
         broker = h.CordonBroker(tmp)
         cd = Cordond(tmp, broker.port, extra="ingest:\n  throttle_floor: 1s\n")
-        with open(STACK) as f:
-            cd.api.ok("POST", "/api/v1/config/apply", raw=f.read(),
-                      headers={"Content-Type": "application/yaml"})
+        cd.api.ok("POST", "/api/v1/config/apply", raw=inline_files(STACK),
+                  headers={"Content-Type": "application/yaml"})
         # incidents are checked when cordond serves them and the stack binds a response plan
         st, plans = cd.api.call("GET", "/api/v1/response-plans")
         incidents_api = (cd.api.call("GET", "/api/v1/incidents")[0] == 200 and st == 200

@@ -539,6 +539,44 @@ static void test_write_empty(void **state)
 
 /* ---- security profiles in a stack ------------------------------------------ */
 
+/*
+ * Do what the cordon CLI does before sending a stack: replace each runbook's
+ * `file: PATH` (relative to examples/) by `content: |` and the file's lines.
+ */
+static char *inline_runbook_files(char *text, size_t *len)
+{
+    static const char key[] = "file: ";
+    char *at = strstr(text, key);
+
+    while (at) {
+        char path[512], rel[256], *eol = strchr(at, '\n');
+        struct buf b;
+        FILE *f;
+        char line[1024];
+        size_t n = eol ? (size_t)(eol - at) - strlen(key) : strlen(at + strlen(key));
+
+        assert_true(n < sizeof(rel));
+        memcpy(rel, at + strlen(key), n);
+        rel[n] = '\0';
+        snprintf(path, sizeof(path), "%s/../../examples/%s", CORDON_FIXTURES, rel);
+        f = fopen(path, "rb");
+        assert_non_null(f);
+        buf_init(&b, STACK_MAX_BYTES);
+        assert_int_equal(buf_add(&b, text, (size_t)(at - text)), 0);
+        assert_int_equal(buf_adds(&b, "content: |\n"), 0);
+        while (fgets(line, sizeof(line), f))
+            assert_int_equal(buf_printf(&b, "      %s", line), 0);
+        fclose(f);
+        if (eol)
+            assert_int_equal(buf_adds(&b, eol + 1), 0);
+        free(text);
+        text = b.ptr;
+        *len = b.len;
+        at = strstr(text, key);
+    }
+    return text;
+}
+
 static char *read_example(size_t *len)
 {
     char path[512];
@@ -553,7 +591,7 @@ static char *read_example(size_t *len)
     *len = fread(text, 1, STACK_MAX_BYTES, f);
     text[*len] = '\0';
     fclose(f);
-    return text;
+    return inline_runbook_files(text, len);
 }
 
 static void test_example_stack(void **state)
