@@ -29,6 +29,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static struct incidents *g_inc; /* one cordond per process; the loop owns it */
 
@@ -526,6 +527,306 @@ void incidents_on_control_result(struct server *s, const char *command, const ch
         }
         json_decref(things);
     }
+}
+
+/* ---- SSM Incidents API for runbooks (incidents.h) ------------------------------------------- */
+
+#define INCIDENTS_API_WHO "runbook"
+
+/* params[key] with key in camelCase, else PascalCase. */
+static const json_t *api_get(const json_t *o, const char *camel)
+{
+    const json_t *v = json_object_get(o, camel);
+    char pascal[64];
+    if (v || !camel[0])
+        return v;
+    snprintf(pascal, sizeof(pascal), "%s", camel);
+    if (pascal[0] >= 'a' && pascal[0] <= 'z')
+        pascal[0] = (char)(pascal[0] - 32);
+    return json_object_get(o, pascal);
+}
+
+static const char *api_str(const json_t *o, const char *camel)
+{
+    return json_string_value(api_get(o, camel));
+}
+
+static struct inc_entry *api_find(struct server *s, const json_t *params, const char *field,
+                                  char *err, size_t errlen, int *rc)
+{
+    const char *arn = api_str(params, field);
+    struct inc_entry *e;
+    if (!arn || !*arn) {
+        snprintf(err, errlen, "%s: expected the incident's arn (a string)", field);
+        *rc = CORDON_EINVAL;
+        return NULL;
+    }
+    e = incidents_find(s, arn);
+    if (!e) {
+        snprintf(err, errlen, "%s: no incident %s", field, arn);
+        *rc = CORDON_ENOTFOUND;
+    }
+    return e;
+}
+
+static void api_after_change(struct server *s, struct inc_entry *e)
+{
+    if (e->has_eng)
+        engagement_set_brief(&e->eng, &e->inc);
+    incidents_save(s, e);
+}
+
+int incidents_api_update(struct server *s, const json_t *params, json_t **response, char *err,
+                         size_t errlen)
+{
+    struct incident_update u = { NULL, NULL, 0, -1 };
+    struct incident_effects fx;
+    const json_t *v;
+    struct inc_entry *e;
+    bool was_open;
+    int rc = 0;
+    *response = NULL;
+    if (!(e = api_find(s, params, "arn", err, errlen, &rc)))
+        return rc;
+    if ((v = api_get(params, "title")) && !(u.title = json_string_value(v))) {
+        snprintf(err, errlen, "title: expected a string");
+        return CORDON_EINVAL;
+    }
+    if ((v = api_get(params, "summary")) && !(u.summary = json_string_value(v))) {
+        snprintf(err, errlen, "summary: expected a string");
+        return CORDON_EINVAL;
+    }
+    if ((v = api_get(params, "impact"))) {
+        long long n = -1;
+        if (json_is_integer(v))
+            n = json_integer_value(v);
+        else if (json_is_string(v) && json_string_length(v) == 1)
+            n = json_string_value(v)[0] - '0';
+        if (n < 1 || n > 5) {
+            snprintf(err, errlen, "impact: expected an integer from 1 to 5");
+            return CORDON_EINVAL;
+        }
+        u.impact = (int)n;
+    }
+    if ((v = api_get(params, "status"))) {
+        const char *st = json_string_value(v);
+        if (st && !strcmp(st, "OPEN"))
+            u.status = INCIDENT_OPEN;
+        else if (st && !strcmp(st, "RESOLVED"))
+            u.status = INCIDENT_RESOLVED;
+        else {
+            snprintf(err, errlen, "status: expected OPEN or RESOLVED");
+            return CORDON_EINVAL;
+        }
+    }
+    was_open = e->inc.status == INCIDENT_OPEN;
+    incident_effects_init(&fx);
+    rc = incident_update(&e->inc, &u, INCIDENTS_API_WHO, server_now(s), &incidents_rnd, &fx);
+    if (rc) {
+        incident_effects_free(&fx);
+        snprintf(err, errlen, "update refused (title ≤ %d characters, summary ≤ %d): %s",
+                 INCIDENT_TITLE_MAX, INCIDENT_SUMMARY_MAX, cordon_strerror(rc));
+        return rc;
+    }
+    incidents_incident_effects(s, e, &fx);
+    incident_effects_free(&fx);
+    if (was_open && e->inc.status == INCIDENT_RESOLVED) {
+        g_inc->resolved++;
+        log_info("incident resolved", "incident=%s by=%s", e->inc.id, INCIDENTS_API_WHO);
+    }
+    api_after_change(s, e);
+    *response = json_object();
+    return *response ? 0 : CORDON_ENOMEM;
+}
+
+/* eventTime: epoch seconds (number) or ISO 8601 UTC "YYYY-MM-DDTHH:MM:SS[.fff]Z". */
+static int api_time(const json_t *v, int64_t *ms)
+{
+    if (json_is_number(v)) {
+        double d = json_number_value(v);
+        if (d < 0 || d > 1e11)
+            return CORDON_EINVAL;
+        *ms = (int64_t)(d * 1000.0);
+        return 0;
+    }
+    if (json_is_string(v)) {
+        struct tm tm;
+        int y, mo, d, h, mi, sec, used = 0;
+        double frac = 0;
+        const char *t = json_string_value(v);
+        if (sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6)
+            return CORDON_EINVAL;
+        t += used;
+        if (*t == '.') {
+            char *end;
+            frac = strtod(t, &end);
+            t = end;
+        }
+        if (strcmp(t, "Z") && strcmp(t, "+00:00") && *t)
+            return CORDON_EINVAL;
+        memset(&tm, 0, sizeof(tm));
+        tm.tm_year = y - 1900;
+        tm.tm_mon = mo - 1;
+        tm.tm_mday = d;
+        tm.tm_hour = h;
+        tm.tm_min = mi;
+        tm.tm_sec = sec;
+        *ms = (int64_t)timegm(&tm) * 1000 + (int64_t)(frac * 1000.0);
+        return 0;
+    }
+    return CORDON_EINVAL;
+}
+
+int incidents_api_timeline_event(struct server *s, const json_t *params, json_t **response,
+                                 char *err, size_t errlen)
+{
+    const char *type = api_str(params, "eventType"), *data = api_str(params, "eventData");
+    const json_t *v, *refs = api_get(params, "eventReferences");
+    char id[37] = "", *refs_text = NULL;
+    int64_t now = server_now(s), when = now;
+    struct inc_entry *e;
+    int rc = 0;
+    *response = NULL;
+    if (!(e = api_find(s, params, "incidentRecordArn", err, errlen, &rc)))
+        return rc;
+    if (api_get(params, "eventType") && (!type || !*type)) {
+        snprintf(err, errlen, "eventType: expected a non-empty string");
+        return CORDON_EINVAL;
+    }
+    if (!data) {
+        snprintf(err, errlen, "eventData: expected a string");
+        return CORDON_EINVAL;
+    }
+    if ((v = api_get(params, "eventTime")) && api_time(v, &when)) {
+        snprintf(err, errlen, "eventTime: expected epoch seconds or an ISO 8601 UTC time");
+        return CORDON_EINVAL;
+    }
+    if (refs && (!json_is_array(refs) || json_array_size(refs) > INCIDENT_EVENT_REFS_MAX)) {
+        snprintf(err, errlen, "eventReferences: expected an array of at most %d references",
+                 INCIDENT_EVENT_REFS_MAX);
+        return CORDON_EINVAL;
+    }
+    if (refs && !(refs_text = json_dumps(refs, JSON_COMPACT)))
+        return CORDON_ENOMEM;
+    rc = incident_event_add(&e->inc, type ? type : INCIDENT_EVENT_CUSTOM, data, refs_text, now,
+                            &incidents_rnd, id);
+    free(refs_text);
+    if (rc) {
+        snprintf(err, errlen, "event refused (eventType ≤ %d characters, eventData ≤ %d): %s",
+                 INCIDENT_EVENT_TYPE_MAX, INCIDENT_EVENT_DATA_MAX, cordon_strerror(rc));
+        return rc;
+    }
+    if (e->inc.nevents && !strcmp(e->inc.events[e->inc.nevents - 1].id, id))
+        e->inc.events[e->inc.nevents - 1].time_ms = when;
+    e->inc.modified_ms = now;
+    api_after_change(s, e);
+    *response = json_pack("{s:s,s:s}", "incidentRecordArn", e->inc.id, "eventId", id);
+    return *response ? 0 : CORDON_ENOMEM;
+}
+
+static int api_item_type(const char *name, enum incident_item_type *t)
+{
+    for (int i = 0; i <= (int)INCIDENT_ITEM_TASK; i++) {
+        if (name && !strcmp(name, incident_item_type_name((enum incident_item_type)i))) {
+            *t = (enum incident_item_type)i;
+            return 0;
+        }
+    }
+    return CORDON_EINVAL;
+}
+
+/* identifier {type, value: {url|arn}} at `where` (for messages). */
+static int api_identifier(const json_t *id, const char *where, enum incident_item_type *type,
+                          const char **value, bool *is_url, char *err, size_t errlen)
+{
+    const json_t *val = api_get(id, "value");
+    const char *url = api_str(val, "url"), *arn = api_str(val, "arn");
+    if (!json_is_object(id)) {
+        snprintf(err, errlen, "%s: expected an object {type, value}", where);
+        return CORDON_EINVAL;
+    }
+    if (api_item_type(api_str(id, "type"), type)) {
+        snprintf(err, errlen,
+                 "%s.type: expected OTHER, INVOLVED_RESOURCE, PARENT, ATTACHMENT, METRIC, "
+                 "ANALYSIS, INCIDENT, AUTOMATION or TASK",
+                 where);
+        return CORDON_EINVAL;
+    }
+    if ((!url || !*url) == (!arn || !*arn)) {
+        snprintf(err, errlen, "%s.value: expected exactly one of url or arn (a string)", where);
+        return CORDON_EINVAL;
+    }
+    *is_url = url && *url;
+    *value = *is_url ? url : arn;
+    return 0;
+}
+
+int incidents_api_related_items(struct server *s, const json_t *params, json_t **response,
+                                char *err, size_t errlen)
+{
+    const json_t *up = api_get(params, "relatedItemsUpdate"), *add, *del;
+    enum incident_item_type type;
+    const char *value;
+    bool is_url;
+    struct inc_entry *e;
+    int rc = 0;
+    *response = NULL;
+    if (!(e = api_find(s, params, "incidentRecordArn", err, errlen, &rc)))
+        return rc;
+    add = api_get(up, "itemToAdd");
+    del = api_get(up, "itemToRemove");
+    if (!json_is_object(up) || !add == !del) {
+        snprintf(err, errlen,
+                 "relatedItemsUpdate: expected an object with exactly one of itemToAdd or "
+                 "itemToRemove");
+        return CORDON_EINVAL;
+    }
+    if (add) {
+        const json_t *t = api_get(add, "title");
+        if (t && !json_is_string(t)) {
+            snprintf(err, errlen, "relatedItemsUpdate.itemToAdd.title: expected a string");
+            return CORDON_EINVAL;
+        }
+        if ((rc = api_identifier(api_get(add, "identifier"),
+                                 "relatedItemsUpdate.itemToAdd.identifier", &type, &value, &is_url,
+                                 err, errlen)))
+            return rc;
+        rc = incident_item_add(&e->inc, type, t ? json_string_value(t) : "", value, is_url,
+                               &incidents_rnd);
+        if (rc == CORDON_EEXIST) {
+            snprintf(err, errlen, "relatedItemsUpdate.itemToAdd: the incident already has %s %s",
+                     incident_item_type_name(type), value);
+            return rc;
+        }
+        if (rc) {
+            snprintf(err, errlen, "relatedItemsUpdate.itemToAdd refused (at most %d items): %s",
+                     INCIDENT_ITEMS_MAX, cordon_strerror(rc));
+            return rc;
+        }
+    } else {
+        const struct incident_item *it = NULL;
+        if ((rc = api_identifier(del, "relatedItemsUpdate.itemToRemove", &type, &value, &is_url,
+                                 err, errlen)))
+            return rc;
+        for (size_t i = 0; i < e->inc.nitems && !it; i++)
+            if (e->inc.items[i].type == type && !strcmp(e->inc.items[i].value, value))
+                it = &e->inc.items[i];
+        if (!it) {
+            snprintf(err, errlen, "relatedItemsUpdate.itemToRemove: the incident has no %s %s",
+                     incident_item_type_name(type), value);
+            return CORDON_ENOTFOUND;
+        }
+        char id[sizeof(it->id)];
+        memcpy(id, it->id, sizeof(id));
+        if ((rc = incident_item_remove(&e->inc, id))) {
+            snprintf(err, errlen, "relatedItemsUpdate.itemToRemove: %s", cordon_strerror(rc));
+            return rc;
+        }
+    }
+    e->inc.modified_ms = server_now(s);
+    api_after_change(s, e);
+    *response = json_object();
+    return *response ? 0 : CORDON_ENOMEM;
 }
 
 /* ---- config as code -------------------------------------------------------------------------- */

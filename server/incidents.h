@@ -38,4 +38,28 @@ void incidents_note_quarantine(struct server *s, const char *incident_id, const 
                                bool enforced);
 void incidents_note_release(struct server *s, const char *incident_id, const char *thing);
 
+/*
+ * SSM Incidents API calls made by runbooks (aws:executeAwsApi, service
+ * ssm-incidents; incident-response-spec.md §6, §8, §9). params is the AWS
+ * request object (camelCase or PascalCase keys); the incident is named by
+ * its arn (full id "cordon:incident/…" or the uuid tail). On success
+ * *response is a new AWS-shaped reference and the change is persisted in the
+ * turn's transaction; on failure err names the bad field and a CORDON_E*
+ * code is returned (CORDON_ENOTFOUND: no such incident).
+ *
+ * UpdateIncidentRecord {arn, title?, summary?, impact?, status?} → {}
+ * (RESOLVED stops engagements like the API's resolve).
+ */
+int incidents_api_update(struct server *s, const json_t *params, json_t **response, char *err,
+                         size_t errlen);
+/* CreateTimelineEvent {incidentRecordArn, eventType?="Custom Event", eventData,
+ * eventTime? (epoch seconds or ISO 8601), eventReferences?} → {eventId}. */
+int incidents_api_timeline_event(struct server *s, const json_t *params, json_t **response,
+                                 char *err, size_t errlen);
+/* UpdateRelatedItems {incidentRecordArn, relatedItemsUpdate: {itemToAdd:
+ * {identifier: {type, value: {url|arn}}, title} | itemToRemove: {type,
+ * value: {url|arn}}}} → {}. */
+int incidents_api_related_items(struct server *s, const json_t *params, json_t **response,
+                                char *err, size_t errlen);
+
 #endif

@@ -60,6 +60,12 @@ void incidents_note_quarantine(struct server *s, const char *incident_id, const 
                                bool enforced) __attribute__((weak));
 void incidents_note_release(struct server *s, const char *incident_id, const char *thing)
     __attribute__((weak));
+int incidents_api_update(struct server *s, const json_t *params, json_t **response, char *err,
+                         size_t errlen) __attribute__((weak));
+int incidents_api_timeline_event(struct server *s, const json_t *params, json_t **response,
+                                 char *err, size_t errlen) __attribute__((weak));
+int incidents_api_related_items(struct server *s, const json_t *params, json_t **response,
+                                char *err, size_t errlen) __attribute__((weak));
 
 /* The python driver: reads {script, handler, payload, context} on stdin, runs
  * Handler(events, context) like AWS, writes the return value as JSON on the
@@ -1021,6 +1027,28 @@ static void call_api(struct runbooks *rb, const char *exec_id, const struct runb
         log_info("runbook api call", "api=iot:UpdateCertificate thing=%s status=%s", id, st);
         deliver_ok(rb, exec_id, ef->id, json_object());
         return;
+    }
+    if (strcmp(svc, "ssm-incidents") == 0) {
+        int (*fn)(struct server *, const json_t *, json_t **, char *, size_t) = NULL;
+        json_t *resp = NULL;
+        char err[1024] = "";
+        if (strcmp(api, "UpdateIncidentRecord") == 0)
+            fn = incidents_api_update;
+        else if (strcmp(api, "CreateTimelineEvent") == 0)
+            fn = incidents_api_timeline_event;
+        else if (strcmp(api, "UpdateRelatedItems") == 0)
+            fn = incidents_api_related_items;
+        if (fn) {
+            rc = fn(rb->s, pa, &resp, err, sizeof(err));
+            if (rc) {
+                deliver_err(rb, exec_id, ef->id, "ssm-incidents %s: %s", api,
+                            err[0] ? err : cordon_strerror(rc));
+                return;
+            }
+            log_info("runbook api call", "api=ssm-incidents:%s", api);
+            deliver_ok(rb, exec_id, ef->id, resp);
+            return;
+        }
     }
     deliver_err(rb, exec_id, ef->id, "%s %s is not available in this cordond", svc, api);
 }
