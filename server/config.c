@@ -267,6 +267,8 @@ static int load_section(struct loader *L, struct config *c, const char *section,
         } else if (strcmp(section, "console") == 0) {
             if (KEY("base_url"))
                 rc = get_str(L, k, v, c->console_url, sizeof(c->console_url));
+            else if (KEY("web_root"))
+                rc = get_str(L, k, v, c->console_web_root, sizeof(c->console_web_root));
             else
                 return fail(L, k, "unknown key console.%s", key);
         } else if (strcmp(section, "smtp") == 0) {

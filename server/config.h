@@ -44,6 +44,7 @@ struct config {
     int auto_create_things;  /* create a thing on its first authenticated report */
 
     char console_url[CONFIG_STR_MAX];
+    char console_web_root[CONFIG_STR_MAX]; /* "" = default (docs/console.md) */
 
     /* paging (docs/paging.md "cordond"): SMTP for EMAIL channels */
     char smtp_host[256]; /* "" = email pages fail (retried) with "smtp not configured" */

@@ -29,6 +29,7 @@ int incidents_init(struct server *s); /* incidents, engagements, paging, their A
 void incidents_free(struct server *s);
 int runbooks_init(struct server *s);
 void runbooks_free(struct server *s);
+int console_init(struct server *s); /* GET /, /console/{file} (docs/console.md) */
 
 #define CORDOND_MODULES                                                                            \
     { "webclient", webclient_init, webclient_free }, { "broker", broker_init, broker_free },       \
@@ -38,6 +39,6 @@ void runbooks_free(struct server *s);
         { "api_registry", api_registry_init, NULL },                                               \
         { "api_violations", api_violations_init, NULL }, { "api_config", api_config_init, NULL },  \
         { "incidents", incidents_init, incidents_free },                                           \
-        { "runbooks", runbooks_init, runbooks_free },
+        { "runbooks", runbooks_init, runbooks_free }, { "console", console_init, NULL },
 
 #endif
