@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CONSOLE_FILE_MAX (1024 * 1024) /* docs/console.md: largest static file served */
+#define CONSOLE_FILE_MAX     (1024 * 1024) /* docs/console.md: largest static file served */
 #define CONSOLE_DEFAULT_ROOT "/usr/share/cordon/web"
 
 static char console_root[PATH_MAX]; /* resolved web root; "" = none */
@@ -144,8 +144,7 @@ static void console_root_find(struct server *s)
         if (slash) {
             *slash = 0;
             snprintf(cand, sizeof(cand), "%s/../../web", exe);
-            if (realpath(cand, console_root) && stat(console_root, &st) == 0 &&
-                S_ISDIR(st.st_mode))
+            if (realpath(cand, console_root) && stat(console_root, &st) == 0 && S_ISDIR(st.st_mode))
                 return;
         }
     }
