@@ -126,11 +126,17 @@ async function loadDetail() {
   const actions = el("p");
   const eng = inc.engagement || {};
   const runs = Array.isArray(eng.runs) ? eng.runs : [];
-  for (const run of runs) {
-    if (!run.contact || /acknowledged/i.test(String(run.state))) continue;
-    actions.append(button("Acknowledge (" + run.contact + ")", () =>
+  // who can acknowledge: the paged contacts (an escalation run pages its targets) and
+  // directly engaged contacts, minus those who already did
+  const acked = new Set((Array.isArray(eng.acks) ? eng.acks : []).map((a) => a.contact));
+  const ackable = new Set();
+  for (const p of Array.isArray(eng.pages) ? eng.pages : []) if (p.contact) ackable.add(p.contact);
+  for (const run of runs) if (run.contact && !run.escalation) ackable.add(run.contact);
+  for (const c of ackable) {
+    if (acked.has(c)) continue;
+    actions.append(button("Acknowledge (" + c + ")", () =>
       api("POST", "/api/v1/incidents/" + encodeURIComponent(id) + "/ack",
-        { contact: run.contact, note: "acknowledged from the console" })), " ");
+        { contact: c, note: "acknowledged from the console" })), " ");
   }
   actions.append(button("Resolve", () =>
     api("POST", "/api/v1/incidents/" + encodeURIComponent(id) + "/resolve", {})));
