@@ -19,6 +19,7 @@
  * runbook_exec_recover() re-emits waits and retries (or fails) actions.
  */
 #include "broker.h"
+#include "buf.h"
 #include "control.h"
 #include "cordon.h"
 #include "http.h"
@@ -34,7 +35,10 @@
 #include "timers.h"
 #include "webclient.h"
 
+#include <curl/curl.h>
+
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1053,49 +1057,196 @@ static void call_api(struct runbooks *rb, const char *exec_id, const struct runb
     deliver_err(rb, exec_id, ef->id, "%s %s is not available in this cordond", svc, api);
 }
 
+/*
+ * cordon:httpRequest: any of GET, POST, PUT, PATCH, DELETE, HEAD on the
+ * loop's curl multi. The result is {StatusCode, Headers, Body}; the body is
+ * kept up to RUNBOOK_HTTP_BODY_MAX bytes (the interpreter caps responses at
+ * 200 KiB) and a status outside 2xx fails the attempt (docs/runbooks.md).
+ */
+#define RUNBOOK_HTTP_BODY_MAX    (128 * 1024)
+#define RUNBOOK_HTTP_HEADERS_MAX (16 * 1024)
+
 struct http_call {
     struct runbooks *rb;
     char exec_id[RUNBOOK_EXEC_ID_MAX + 1];
     char effect_id[RUNBOOK_EFFECT_ID_MAX];
+    struct buf body;    /* response body, capped */
+    struct buf headers; /* raw response header lines, capped */
+    bool truncated;
 };
+
+static size_t http_on_body(char *ptr, size_t size, size_t n, void *arg)
+{
+    struct http_call *c = arg;
+    if (buf_add(&c->body, ptr, size * n))
+        c->truncated = true; /* keep what fits; the rest is dropped */
+    return size * n;
+}
+
+static size_t http_on_header(char *ptr, size_t size, size_t n, void *arg)
+{
+    struct http_call *c = arg;
+    if (size * n >= 7 && !strncmp(ptr, "HTTP/", 5))
+        buf_reset(&c->headers); /* a new response (after a 100 Continue) */
+    else
+        (void)buf_add(&c->headers, ptr, size * n);
+    return size * n;
+}
+
+/* "Name: value\r\n" lines → {"name": "value"} (lower-case names, last one wins). */
+static json_t *http_headers_json(const struct buf *h)
+{
+    json_t *o = json_object();
+    const char *p = h->ptr ? h->ptr : "";
+    while (o && *p) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        const char *colon = memchr(p, ':', len);
+        if (colon && colon > p) {
+            char name[128], value[1024];
+            size_t nl = (size_t)(colon - p), vl;
+            const char *v = colon + 1;
+            while (v < p + len && (*v == ' ' || *v == '\t'))
+                v++;
+            vl = (size_t)(p + len - v);
+            while (vl && (v[vl - 1] == '\r' || v[vl - 1] == ' '))
+                vl--;
+            if (nl < sizeof(name) && vl < sizeof(value)) {
+                for (size_t i = 0; i < nl; i++)
+                    name[i] = (char)((p[i] >= 'A' && p[i] <= 'Z') ? p[i] + 32 : p[i]);
+                name[nl] = '\0';
+                memcpy(value, v, vl);
+                value[vl] = '\0';
+                json_object_set_new(o, name, json_stringn_nocheck(value, vl));
+            }
+        }
+        p = eol ? eol + 1 : p + len;
+    }
+    return o;
+}
+
+static void http_call_free(struct http_call *c)
+{
+    buf_free(&c->body);
+    buf_free(&c->headers);
+    free(c);
+}
 
 static void on_http_done(struct server *s, void *arg, long status, const char *error)
 {
     struct http_call *c = arg;
     (void)s;
-    if (status == 0)
+    if (status == 0) {
         deliver_err(c->rb, c->exec_id, c->effect_id, "HTTP request failed: %s",
-                    error ? error : "transport error");
-    else
-        deliver_ok(c->rb, c->exec_id, c->effect_id,
-                   json_pack("{s:i, s:{}, s:s}", "StatusCode", (int)status, "Headers", "Body", ""));
-    free(c);
+                    error && *error ? error : "transport error");
+    } else {
+        json_t *body = json_stringn(c->body.ptr ? c->body.ptr : "", c->body.len);
+        if (!body) /* not UTF-8: say so rather than pass bytes on */
+            body = json_string("(response body is not UTF-8 text)");
+        json_t *resp =
+            json_pack("{s:i, s:o, s:o, s:b}", "StatusCode", (int)status, "Headers",
+                      http_headers_json(&c->headers), "Body", body, "BodyTruncated", c->truncated);
+        if (!resp)
+            deliver_err(c->rb, c->exec_id, c->effect_id, "out of memory");
+        else
+            deliver_ok(c->rb, c->exec_id, c->effect_id, resp);
+    }
+    http_call_free(c);
 }
 
 static void http_request(struct runbooks *rb, const char *exec_id, const struct runbook_effect *ef)
 {
+    static const char *const methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD" };
     const char *method = json_string_value(json_object_get(ef->args, "method"));
     const char *url = json_string_value(json_object_get(ef->args, "url"));
     const char *body = json_string_value(json_object_get(ef->args, "body"));
+    json_t *hdrs = json_object_get(ef->args, "headers");
+    struct curl_slist *list = NULL;
     struct http_call *c;
+    char *data = NULL;
+    CURL *easy;
+    size_t m;
+    const char *key;
+    json_t *val;
     int rc;
-    if (!url || (method && strcmp(method, "POST") != 0)) {
-        deliver_err(rb, exec_id, ef->id, "HTTP %s is not supported (POST only)",
-                    method ? method : "?");
+
+    if (!method || !*method)
+        method = "GET";
+    for (m = 0; m < sizeof(methods) / sizeof(methods[0]); m++)
+        if (!strcmp(method, methods[m]))
+            break;
+    if (m == sizeof(methods) / sizeof(methods[0])) {
+        deliver_err(rb, exec_id, ef->id,
+                    "HTTP method %s is not supported (GET, POST, PUT, PATCH, DELETE, HEAD)",
+                    method);
+        return;
+    }
+    if (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
+        deliver_err(rb, exec_id, ef->id, "Url: expected an http:// or https:// URL");
         return;
     }
     c = calloc(1, sizeof(*c));
-    if (!c) {
+    easy = curl_easy_init();
+    if (!c || !easy) {
+        free(c);
+        if (easy)
+            curl_easy_cleanup(easy);
         deliver_err(rb, exec_id, ef->id, "out of memory");
         return;
     }
     c->rb = rb;
     snprintf(c->exec_id, sizeof(c->exec_id), "%s", exec_id);
     snprintf(c->effect_id, sizeof(c->effect_id), "%s", ef->id);
-    rc = webclient_post(rb->s, url, "application/json", body ? body : "", body ? strlen(body) : 0,
-                        ef->id, on_http_done, c);
+    buf_init(&c->body, RUNBOOK_HTTP_BODY_MAX);
+    buf_init(&c->headers, RUNBOOK_HTTP_HEADERS_MAX);
+
+    json_object_foreach(hdrs, key, val)
+    {
+        const char *v = json_string_value(val);
+        char line[2048];
+        if (!v || strpbrk(key, "\r\n:") || strpbrk(v, "\r\n"))
+            continue; /* no header injection */
+        snprintf(line, sizeof(line), "%s: %s", key, v);
+        struct curl_slist *n = curl_slist_append(list, line);
+        if (n)
+            list = n;
+    }
+    {
+        char idem[RUNBOOK_EFFECT_ID_MAX + 32];
+        snprintf(idem, sizeof(idem), "Idempotency-Key: %s", ef->id);
+        struct curl_slist *n = curl_slist_append(list, idem);
+        if (n)
+            list = n;
+    }
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+                     ef->timeout_ms > 0 ? (long)ef->timeout_ms : (long)WEBCLIENT_TIMEOUT_MS);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, http_on_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, c);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, http_on_header);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, c);
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, list);
+    if (!strcmp(method, "HEAD"))
+        curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+    else if (strcmp(method, "GET"))
+        curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+    if (body && strcmp(method, "GET") && strcmp(method, "HEAD")) {
+        data = strdup(body);
+        if (!data) {
+            curl_easy_cleanup(easy);
+            curl_slist_free_all(list);
+            http_call_free(c);
+            deliver_err(rb, exec_id, ef->id, "out of memory");
+            return;
+        }
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, data);
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, (long)strlen(data));
+    }
+    rc = webclient_perform(rb->s, easy, list, data, on_http_done, c);
     if (rc) {
-        free(c);
+        http_call_free(c);
         deliver_err(rb, exec_id, ef->id, "HTTP request not started: %s", cordon_strerror(rc));
     }
 }

@@ -139,6 +139,30 @@ mainSteps:
 """
 
 
+HTTP_DOC = """\
+schemaVersion: '0.3'
+parameters:
+  Base: {type: String}
+  Path: {type: String, default: /status}
+mainSteps:
+  - name: Get
+    action: cordon:httpRequest
+    inputs:
+      Url: '{{ Base }}{{ Path }}'
+    outputs:
+      - {Name: Body, Selector: $.Body, Type: String}
+  - name: Put
+    action: cordon:httpRequest
+    inputs:
+      Url: '{{ Base }}/hook'
+      Method: PUT
+      Headers: {X-Probe: cordon}
+      Body: {state: contained}
+    outputs:
+      - {Name: Type, Selector: "$.Headers['content-type']", Type: String}
+"""
+
+
 def probe(thing):
     return f"cordon/things/{thing}/commands/result"
 
@@ -578,6 +602,55 @@ mainSteps:
         h.wait_for(lambda: subprocess.run(["pgrep", "-x", "-f", "sleep 37"],
                                           capture_output=True).returncode == 1,
                    what="first attempts killed")
+    def test_12_http_request_methods(self):
+        """cordon:httpRequest: GET (the default) and PUT with headers and a JSON
+        body against a real HTTP server; the response status, headers and
+        body reach the step's outputs; a 404 fails the step."""
+        import http.server
+        import threading
+        seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                seen.append((self.command, self.path, self.headers.get("X-Probe"),
+                             self.rfile.read(n).decode() if n else ""))
+                code = 404 if self.path == "/missing" else 200
+                out = b'{"ok": true}' if code == 200 else b"no"
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+            do_GET = do_PUT = _answer
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            base = f"http://127.0.0.1:{srv.server_address[1]}"
+            self.setup()
+            self.put("http", HTTP_DOC)
+            xid = self.start("http", {"Base": base})
+            x = self.wait_status(xid, "Success")
+            steps = {r["StepName"]: r for r in x["stepExecutions"]}
+            assert steps["Get"]["Outputs"]["Body"] == '{"ok": true}', steps["Get"]
+            assert steps["Put"]["Outputs"]["Type"] == "application/json", steps["Put"]
+            assert ("GET", "/status", None, "") in seen, seen
+            put = [r for r in seen if r[0] == "PUT"]
+            assert put and put[0][1] == "/hook" and put[0][2] == "cordon", seen
+            assert json.loads(put[0][3]) == {"state": "contained"}, put
+            xid = self.start("http", {"Base": base, "Path": "/missing"})
+            x = h.wait_for(lambda: self.ex(xid)["status"] == "Failed" and self.ex(xid),
+                           timeout=20, what="404 fails the step")
+            assert "404" in json.dumps(x["stepExecutions"]), x["stepExecutions"]
+        finally:
+            srv.shutdown()
+            srv.server_close()
+
 
 if __name__ == "__main__":
     T().main()
