@@ -111,6 +111,8 @@ const char *out_time(long long ms, char out[32]);
 void out_raw(const struct http_response *r);
 /* A JSON value as text for a cell: strings as is, null as "-", others compact JSON. */
 const char *out_json_text(json_t *v, char *out, size_t size);
+/* The strings of a JSON array joined with "," into b (reset first); "-" when none. */
+const char *out_join(json_t *array, struct buf *b);
 /* `cordon: ` + message on stderr. */
 void out_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

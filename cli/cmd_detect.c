@@ -15,20 +15,6 @@
 
 /* ---- profiles ------------------------------------------------------------- */
 
-static const char *targets_text(json_t *targets, struct buf *b)
-{
-    size_t i;
-    json_t *t;
-
-    buf_reset(b);
-    json_array_foreach(targets, i, t)
-    {
-        if (json_is_string(t))
-            buf_printf(b, "%s%s", i ? "," : "", json_string_value(t));
-    }
-    return b->len ? b->ptr : "-";
-}
-
 int cmd_profiles_list(struct cli *c, int argc, char **argv)
 {
     struct cli_opts o;
@@ -64,7 +50,7 @@ int cmd_profiles_list(struct cli *c, int argc, char **argv)
         snprintf(n, sizeof(n), "%zu", json_array_size(json_object_get(p, "behaviors")));
         table_row(
             &t, json_string_value(json_object_get(p, "securityProfileName")),
-            targets_text(json_object_get(p, "targets"), &targets), n,
+            out_join(json_object_get(p, "targets"), &targets), n,
             out_json_text(json_object_get(p, "securityProfileDescription"), desc, sizeof(desc)));
     }
     table_print(&t);
@@ -90,7 +76,7 @@ static void print_profile(json_t *p)
     printf("Name:         %s\n", json_string_value(json_object_get(p, "securityProfileName")));
     printf("Description:  %s\n",
            out_json_text(json_object_get(p, "securityProfileDescription"), cell, sizeof(cell)));
-    printf("Targets:      %s\n", targets_text(json_object_get(p, "targets"), &b));
+    printf("Targets:      %s\n", out_join(json_object_get(p, "targets"), &b));
     if (json_object_size(alerts) || json_array_size(alerts))
         printf("Alerts:       %s\n", out_json_text(alerts, cell, sizeof(cell)));
     json_array_foreach(mitigations, i, x)

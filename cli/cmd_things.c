@@ -13,20 +13,6 @@
 
 #define PATH_CAP 4096
 
-static const char *groups_text(json_t *groups, struct buf *b)
-{
-    size_t i;
-    json_t *g;
-
-    buf_reset(b);
-    json_array_foreach(groups, i, g)
-    {
-        if (json_is_string(g))
-            buf_printf(b, "%s%s", i ? "," : "", json_string_value(g));
-    }
-    return b->len ? b->ptr : "-";
-}
-
 int cmd_things_list(struct cli *c, int argc, char **argv)
 {
     struct cli_opts o;
@@ -62,7 +48,7 @@ int cmd_things_list(struct cli *c, int argc, char **argv)
         table_row(&t, json_string_value(json_object_get(th, "thingName")),
                   out_json_text(json_object_get(th, "credentials"), cred, sizeof(cred)),
                   json_is_true(json_object_get(th, "quarantined")) ? "yes" : "no",
-                  groups_text(json_object_get(th, "groups"), &groups),
+                  out_join(json_object_get(th, "groups"), &groups),
                   out_time(json_integer_value(json_object_get(th, "lastReportAt")), last));
     }
     table_print(&t);
@@ -86,7 +72,7 @@ static void print_thing(json_t *th)
     printf("Credentials:  %s\n",
            out_json_text(json_object_get(th, "credentials"), cell, sizeof(cell)));
     printf("Quarantined:  %s\n", json_is_true(json_object_get(th, "quarantined")) ? "yes" : "no");
-    printf("Groups:       %s\n", groups_text(json_object_get(th, "groups"), &groups));
+    printf("Groups:       %s\n", out_join(json_object_get(th, "groups"), &groups));
     printf("Created:      %s\n",
            out_time(json_integer_value(json_object_get(th, "createdAt")), tbuf));
     printf("Last report:  %s",

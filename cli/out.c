@@ -35,6 +35,20 @@ const char *out_time(long long ms, char out[32])
     return out;
 }
 
+const char *out_join(json_t *array, struct buf *b)
+{
+    size_t i;
+    json_t *v;
+
+    buf_reset(b);
+    json_array_foreach(array, i, v)
+    {
+        if (json_is_string(v))
+            buf_printf(b, "%s%s", i ? "," : "", json_string_value(v));
+    }
+    return b->len ? b->ptr : "-";
+}
+
 void out_raw(const struct http_response *r)
 {
     if (r->body.len) {
