@@ -118,6 +118,15 @@ void out_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ---- main.c: helpers for commands ----------------------------------------- */
 
+/*
+ * The `get` command of a resource: exactly one positional argument (else
+ * usage with `missing` / `too_many`), GET path_fmt with it (one %s,
+ * URL-escaped), then the raw body with --json or print(root). Returns the
+ * exit code.
+ */
+int cli_show_one(struct cli *c, int argc, char **argv, const char *missing, const char *too_many,
+                 const char *path_fmt, void (*print)(json_t *root));
+
 /* Print the running command's usage to stderr; return CLI_EXIT_USAGE. */
 int cli_usage_error(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

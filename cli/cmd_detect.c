@@ -102,30 +102,8 @@ static void print_profile(json_t *p)
 
 int cmd_profiles_get(struct cli *c, int argc, char **argv)
 {
-    struct cli_opts o;
-    struct http_response r;
-    struct buf path;
-    json_t *root = NULL;
-    int rc;
-
-    if ((rc = cli_opts_parse(c, &o, "", argc, argv)))
-        return rc;
-    if (o.npos != 1)
-        return cli_usage_error(c, o.npos ? "one profile name expected" : "missing profile NAME");
-    buf_init(&path, PATH_CAP);
-    http_path(&path, "/api/v1/profiles/%s", o.pos[0]);
-    http_response_init(&r);
-    rc = http_call(c, "GET", path.ptr, NULL, &r, &root);
-    if (!rc) {
-        if (c->json)
-            out_raw(&r);
-        else
-            print_profile(root);
-    }
-    json_decref(root);
-    http_response_free(&r);
-    buf_free(&path);
-    return rc;
+    return cli_show_one(c, argc, argv, "missing profile NAME", "one profile name expected",
+                        "/api/v1/profiles/%s", print_profile);
 }
 
 /* ---- violations ----------------------------------------------------------- */
@@ -366,30 +344,8 @@ static void print_violation(json_t *v)
 
 int cmd_violations_get(struct cli *c, int argc, char **argv)
 {
-    struct cli_opts o;
-    struct http_response r;
-    struct buf path;
-    json_t *root = NULL;
-    int rc;
-
-    if ((rc = cli_opts_parse(c, &o, "", argc, argv)))
-        return rc;
-    if (o.npos != 1)
-        return cli_usage_error(c, o.npos ? "one violation ID expected" : "missing violation ID");
-    buf_init(&path, PATH_CAP);
-    http_path(&path, "/api/v1/violations/%s", o.pos[0]);
-    http_response_init(&r);
-    rc = http_call(c, "GET", path.ptr, NULL, &r, &root);
-    if (!rc) {
-        if (c->json)
-            out_raw(&r);
-        else
-            print_violation(root);
-    }
-    json_decref(root);
-    http_response_free(&r);
-    buf_free(&path);
-    return rc;
+    return cli_show_one(c, argc, argv, "missing violation ID", "one violation ID expected",
+                        "/api/v1/violations/%s", print_violation);
 }
 
 int cmd_violations_verify(struct cli *c, int argc, char **argv)

@@ -68,30 +68,8 @@ static void print_group(json_t *g)
 
 int cmd_groups_get(struct cli *c, int argc, char **argv)
 {
-    struct cli_opts o;
-    struct http_response r;
-    struct buf path;
-    json_t *root = NULL;
-    int rc;
-
-    if ((rc = cli_opts_parse(c, &o, "", argc, argv)))
-        return rc;
-    if (o.npos != 1)
-        return cli_usage_error(c, o.npos ? "one group name expected" : "missing group NAME");
-    buf_init(&path, PATH_CAP);
-    http_path(&path, "/api/v1/groups/%s", o.pos[0]);
-    http_response_init(&r);
-    rc = http_call(c, "GET", path.ptr, NULL, &r, &root);
-    if (!rc) {
-        if (c->json)
-            out_raw(&r);
-        else
-            print_group(root);
-    }
-    json_decref(root);
-    http_response_free(&r);
-    buf_free(&path);
-    return rc;
+    return cli_show_one(c, argc, argv, "missing group NAME", "one group name expected",
+                        "/api/v1/groups/%s", print_group);
 }
 
 int cmd_groups_create(struct cli *c, int argc, char **argv)

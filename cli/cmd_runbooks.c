@@ -240,28 +240,8 @@ static void print_execution(json_t *x)
 
 int cmd_executions_get(struct cli *c, int argc, char **argv)
 {
-    struct cli_opts o;
-    struct http_response r;
-    struct buf path;
-    json_t *root = NULL;
-    int rc;
-
-    if ((rc = cli_opts_parse(c, &o, "", argc, argv)))
-        return rc;
-    if (o.npos != 1)
-        return cli_usage_error(c, "one execution ID expected");
-    buf_init(&path, 4096);
-    http_path(&path, "/api/v1/executions/%s", o.pos[0]);
-    http_response_init(&r);
-    rc = http_call(c, "GET", path.ptr, NULL, &r, &root);
-    if (rc == CLI_EXIT_OK && c->json)
-        out_raw(&r);
-    else if (rc == CLI_EXIT_OK)
-        print_execution(root);
-    json_decref(root);
-    http_response_free(&r);
-    buf_free(&path);
-    return rc;
+    return cli_show_one(c, argc, argv, "one execution ID expected", "one execution ID expected",
+                        "/api/v1/executions/%s", print_execution);
 }
 
 int cmd_executions_list(struct cli *c, int argc, char **argv)

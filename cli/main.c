@@ -476,6 +476,35 @@ int cli_usage_error(struct cli *c, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+int cli_show_one(struct cli *c, int argc, char **argv, const char *missing, const char *too_many,
+                 const char *path_fmt, void (*print)(json_t *root))
+{
+    struct cli_opts o;
+    struct http_response r;
+    struct buf path;
+    json_t *root = NULL;
+    int rc;
+
+    if ((rc = cli_opts_parse(c, &o, "", argc, argv)))
+        return rc;
+    if (o.npos != 1)
+        return cli_usage_error(c, "%s", o.npos ? too_many : missing);
+    buf_init(&path, 4096);
+    http_path(&path, path_fmt, o.pos[0]);
+    http_response_init(&r);
+    rc = http_call(c, "GET", path.ptr, NULL, &r, &root);
+    if (!rc) {
+        if (c->json)
+            out_raw(&r);
+        else
+            print(root);
+    }
+    json_decref(root);
+    http_response_free(&r);
+    buf_free(&path);
+    return rc;
+}
+
 static int opt_find(const struct cli_opts *o, const char *name, size_t len)
 {
     size_t i;
